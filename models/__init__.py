@@ -1,0 +1,10 @@
+"""Tortoise ORM models, one module per domain, and their migrations."""
+
+MODEL_MODULES = [
+    "models.residents",
+    "models.inbox",
+    "models.outbox",
+    "models.staff",
+    "models.audit",
+    "models.conversation",
+]

@@ -1,0 +1,28 @@
+"""Residents: the LINE users who talk to the account."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Resident(Model):
+    id = fields.IntField(primary_key=True)
+    line_user_id = fields.CharField(max_length=64, unique=True)
+    # From the profile API; may change, refreshed on follow.
+    display_name = fields.CharField(max_length=200, default="")
+    is_following = fields.BooleanField(default=True)
+    first_followed_at = fields.DatetimeField(null=True)
+    followed_at = fields.DatetimeField(null=True)
+    unfollowed_at = fields.DatetimeField(null=True)
+    # When the notice of what personal data we keep (and why) was shown to them.
+    privacy_notice_shown_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "residents"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.display_name or f"利用者 #{self.id}"

@@ -1,0 +1,1 @@
+"""島フリーランス LINE: project package (settings, app factory, CLI, background worker)."""

@@ -1,0 +1,74 @@
+"""The ASGI app factory: webhook, admin, simulator, health check, and the in-process worker."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from tortoise import Tortoise
+
+from admin.middleware import SecurityHeadersMiddleware
+from admin.routes import routes as admin_routes
+from line_app import simulator
+from line_app.client import LineClient
+from line_app.fake_line import FakeLinePlatform
+from line_app.webhook import callback
+from shima.db import tortoise_config
+from shima.settings import FAKE_LINE_PATH, ROOT, Settings, load_settings
+from shima.worker import Worker
+
+log = logging.getLogger("shima")
+
+
+async def healthz(request: Request) -> Response:
+    await Tortoise.get_connection("default").execute_query("SELECT 1")
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Starlette:
+    """Build the app. `init_db=False` when the caller (a test) has set Tortoise up already."""
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if init_db:
+            await Tortoise.init(config=tortoise_config(settings.database_url))
+        line = LineClient(settings)
+        app.state.line = line
+        worker = Worker(settings, line) if settings.run_worker else None
+        app.state.worker = worker
+        if worker:
+            await worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                await worker.stop()
+            await line.close()
+            if init_db:
+                await Tortoise.close_connections()
+
+    routes: list[Route | Mount] = [
+        Route("/callback", callback, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/admin", routes=admin_routes(), name="admin"),
+        Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
+    ]
+    fake_line: FakeLinePlatform | None = None
+    if settings.simulator:
+        fake_line = FakeLinePlatform(access_token=settings.channel_access_token)
+        routes.append(Mount(FAKE_LINE_PATH, app=fake_line, name="fake_line"))
+        routes.append(Mount("/simulator", routes=simulator.routes(), name="simulator"))
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.state.settings = settings
+    app.state.fake_line = fake_line
+    app.state.worker = None
+    return app

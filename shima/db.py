@@ -1,0 +1,56 @@
+"""Tortoise ORM configuration and database helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from models import MODEL_MODULES
+
+TIMEZONE = "Asia/Tokyo"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config for `database_url` (sqlite://path or postgres://…)."""
+    if database_url.startswith("sqlite://") and database_url != "sqlite://:memory:":
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": _connection(database_url)},
+        "apps": {
+            "models": {
+                "models": list(MODEL_MODULES),
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": TIMEZONE,
+    }
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://")
+        # WAL lets readers run beside the single writer; NORMAL sync is durable with WAL
+        # against process crashes (kill -9), which is what the inbox guarantee needs.
+        return {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": path,
+                "journal_mode": "WAL",
+                "journal_size_limit": 16 * 1024 * 1024,
+                "foreign_keys": "ON",
+                "busy_timeout": 5000,
+                "synchronous": "NORMAL",
+            },
+        }
+    return database_url
+
+
+def __getattr__(name: str) -> Any:
+    # `tortoise -c shima.db.TORTOISE_ORM makemigrations`: computed on access, not on import.
+    if name == "TORTOISE_ORM":
+        from shima.settings import load_settings
+
+        return tortoise_config(load_settings().database_url)
+    raise AttributeError(name)

@@ -1,0 +1,87 @@
+"""Settings from the environment and `.env` (starlette's Config)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from starlette.config import Config
+from starlette.datastructures import Secret
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = f"sqlite://{ROOT / 'data' / 'shima.sqlite3'}"
+FAKE_LINE_PATH = "/_fake_line"  # where the simulator's fake LINE platform is mounted
+SIMULATOR_CHANNEL_SECRET = "simulator-channel-secret"
+SIMULATOR_ACCESS_TOKEN = "simulator-access-token"
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used (the app refuses to start)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_SQLITE
+    # Effective channel credentials (the simulator's throwaway ones in simulator mode).
+    channel_secret: str = SIMULATOR_CHANNEL_SECRET
+    channel_access_token: str = SIMULATOR_ACCESS_TOKEN
+    # True when no real LINE channel is configured: /simulator and the fake LINE platform run.
+    simulator: bool = True
+    # Base URL for every Messaging API call (api and api-data); "" means LINE's own hosts.
+    line_api_base_url: str = ""
+    secret_key: str = "dev-only-secret-key"
+    port: int = 8000
+    # Run the inbox/outbox worker inside the web process (single-machine deployments).
+    run_worker: bool = True
+    # Seconds a claimed inbox/outbox row stays ours before another worker may take it over.
+    lease_seconds: float = 30.0
+    line_timeout_seconds: float = 10.0
+    max_send_attempts: int = 8
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    reply_token_ttl_seconds: float = 50.0  # LINE says "about one minute"; keep a margin
+    poll_interval_seconds: float = 0.5
+    max_webhook_bytes: int = 1024 * 1024  # 1 MiB
+    session_idle_minutes: int = 30
+    secure_cookies: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **kw: Any) -> Settings:
+        return replace(self, **kw)
+
+
+def load_settings(env_file: str | Path | None = None) -> Settings:
+    """Read settings from the environment (and `.env` in the working directory)."""
+    path = Path(env_file) if env_file else Path(".env")
+    config = Config(path if path.is_file() else None)
+    secret = str(config("LINE_CHANNEL_SECRET", cast=Secret, default=""))
+    token = str(config("LINE_CHANNEL_ACCESS_TOKEN", cast=Secret, default=""))
+    secret_key = str(config("SECRET_KEY", cast=Secret, default=""))
+    port = config("PORT", cast=int, default=8000)
+    base = str(config("LINE_API_BASE_URL", default="")).rstrip("/")
+    simulator = not (secret and token)
+    if not simulator and not secret_key:
+        raise SettingsError(
+            "SECRET_KEY が設定されていません。LINE チャネルを接続するときは必ず設定してください。"
+        )
+    if simulator:
+        # No channel: a throwaway one, and the fake LINE platform mounted inside this app.
+        secret, token = SIMULATOR_CHANNEL_SECRET, SIMULATOR_ACCESS_TOKEN
+        secret_key = secret_key or secrets.token_urlsafe(32)
+        base = base or f"http://127.0.0.1:{port}{FAKE_LINE_PATH}"
+    return Settings(
+        database_url=str(config("DATABASE_URL", default=DEFAULT_SQLITE)),
+        channel_secret=secret,
+        channel_access_token=token,
+        simulator=simulator,
+        line_api_base_url=base,
+        secret_key=secret_key,
+        port=port,
+        run_worker=config("SHIMA_RUN_WORKER", cast=bool, default=True),
+        secure_cookies=config("SHIMA_SECURE_COOKIES", cast=bool, default=not simulator),
+    )

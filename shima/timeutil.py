@@ -1,0 +1,31 @@
+"""Time helpers: stored UTC-aware, shown in JST."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+JST = ZoneInfo("Asia/Tokyo")
+WEEKDAYS_JA = "月火水木金土日"
+
+
+def now() -> datetime:
+    """The current time, UTC-aware."""
+    return datetime.now(UTC)
+
+
+def to_jst(value: datetime) -> datetime:
+    return value.astimezone(JST)
+
+
+def format_jst(value: datetime | None, fmt: str = "%Y/%m/%d %H:%M") -> str:
+    """`2026/11/26 15:00` style, in JST; "" for None."""
+    if value is None:
+        return ""
+    return to_jst(value).strftime(fmt)
+
+
+def format_date_ja(value: datetime) -> str:
+    """`11月26日(木)` in JST."""
+    local = to_jst(value)
+    return f"{local.month}月{local.day}日({WEEKDAYS_JA[local.weekday()]})"
