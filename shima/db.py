@@ -7,7 +7,10 @@ from typing import Any
 
 from models import MODEL_MODULES
 
-TIMEZONE = "Asia/Tokyo"
+# Stored in UTC. SQLite keeps datetimes as text and compares them as text, so stored values
+# and query parameters must share one offset: always pass UTC-aware datetimes to filters
+# (shima.timeutil.now(), to_utc()). Shown in JST by the templates and message builders.
+TIMEZONE = "UTC"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -14,6 +14,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def to_utc(value: datetime) -> datetime:
+    """For query parameters: SQLite compares stored datetimes as UTC text."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC)
+
+
 def to_jst(value: datetime) -> datetime:
     return value.astimezone(JST)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx2
@@ -30,10 +30,11 @@ def _pg_admin_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url() -> Iterator[str]:
     """One database for the session; each test gets it emptied (see `db`)."""
     if BACKEND != "postgres":
-        return ""  # per-test SQLite file, see `db`
+        yield ""  # per-test SQLite file, see `db`
+        return
     import asyncpg
 
     admin_url = _pg_admin_url()

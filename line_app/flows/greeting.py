@@ -1,0 +1,72 @@
+"""Follow and unfollow: a warm welcome that first says what personal data we keep and why."""
+
+from __future__ import annotations
+
+from line_app.flows.menu import menu_actions
+from line_app.messages import Message, text
+from line_app.turn import Turn
+from shima.timeutil import now
+
+PRIVACY_NOTICE = (
+    "【個人情報の取り扱いについて】\n"
+    "このアカウントでお預かりするのは次の情報です。\n"
+    "・LINEの表示名と利用者ID（ご本人の確認とご連絡のため）\n"
+    "・相談予約、寺子屋・交流会やマーケットの申込み内容（日程の調整と当日の運営のため）\n"
+    "・アンケートの回答（事業の改善と成果の確認のため。集計して使います）\n"
+    "お預かりした情報は、奄美市と相談窓口（WorkStyle Lab Inno）の担当スタッフだけが扱い、"
+    "この目的以外には使いません。\n"
+    "ご自身の情報の確認や削除をご希望のときは、窓口までお申し出ください。"
+)
+
+
+def welcome_messages(name: str | None) -> list[Message]:
+    greeting = f"{name}さん、" if name else ""
+    return [
+        text(
+            f"{greeting}友だち追加ありがとうございます！🌺\n"
+            "奄美市「フリーランスが最も働きやすい島化計画」の公式LINEです。\n"
+            "島で働くフリーランスの方、これから始めたい方、子育てや副業と両立したい方を"
+            "応援しています。"
+        ),
+        text(PRIVACY_NOTICE),
+        text(
+            "このトークでできること\n"
+            "📅 相談予約（WorkStyle Lab Inno での個別相談）\n"
+            "📚 フリーランス寺子屋・交流会の申込み\n"
+            "🧺 ハンドメイドマーケットの出店申込み\n"
+            "📝 満足度アンケート\n"
+            "👤 マイページ（ご予約・お申込みの確認）\n"
+            "画面下のメニュー、または下のボタンからどうぞ。",
+            menu_actions(),
+        ),
+    ]
+
+
+async def on_follow(turn: Turn) -> None:
+    resident = turn.resident
+    at = now()
+    if turn.profile_name:
+        resident.display_name = turn.profile_name[:200]
+    resident.is_following = True
+    resident.followed_at = at
+    resident.unfollowed_at = None
+    resident.first_followed_at = resident.first_followed_at or at
+    resident.privacy_notice_shown_at = at
+    await resident.save()
+    turn.reply(*welcome_messages(resident.display_name or None))
+
+
+async def on_unfollow(turn: Turn) -> None:
+    resident = turn.resident
+    resident.is_following = False
+    resident.unfollowed_at = now()
+    await resident.save()  # nothing is sent: LINE would not deliver it anyway
+
+
+async def ensure_privacy_notice(turn: Turn) -> None:
+    """A resident who never saw the notice (followed before this account existed) sees it
+    before the first thing we keep from them."""
+    if turn.resident.privacy_notice_shown_at is None:
+        turn.resident.privacy_notice_shown_at = now()
+        await turn.resident.save(update_fields=["privacy_notice_shown_at", "updated_at"])
+        turn.reply(text(PRIVACY_NOTICE))

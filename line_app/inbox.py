@@ -1,0 +1,113 @@
+"""Inbox: store each webhook event once; claim a user's events in order for the worker."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import F, Q
+from tortoise.functions import Min
+
+from models.inbox import InboxEvent, InboxStatus
+from shima.timeutil import now
+
+log = logging.getLogger("shima.inbox")
+MAX_ATTEMPTS = 5  # a flow that keeps failing stops blocking the user's later events
+_OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
+
+
+def _event_row(event: dict[str, Any]) -> InboxEvent | None:
+    """The inbox row for one webhook event, or None for events we never act on."""
+    if not isinstance(event, dict):
+        return None
+    if event.get("mode", "active") != "active":
+        return None  # standby: another channel owns the chat; change and send nothing
+    source = event.get("source") or {}
+    event_id = event.get("webhookEventId")
+    user_id = source.get("userId") if isinstance(source, dict) else None
+    if source.get("type") != "user" or not user_id or not event_id:
+        return None  # groups/rooms are not used by this account
+    try:
+        event_time = datetime.fromtimestamp(int(event["timestamp"]) / 1000, tz=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    reply_token = event.get("replyToken")
+    return InboxEvent(
+        webhook_event_id=str(event_id)[:64],
+        line_user_id=str(user_id)[:64],
+        event_type=str(event.get("type", ""))[:32],
+        payload=event,
+        reply_token=str(reply_token)[:128] if reply_token else None,
+        event_time=event_time,
+    )
+
+
+async def store_events(events: list[Any]) -> int:
+    """Insert the events we act on; a redelivered `webhookEventId` inserts nothing.
+    Returns how many rows were offered (duplicates included)."""
+    rows = [row for row in map(_event_row, events) if row is not None]
+    if not rows:
+        return 0
+    # One statement: INSERT … ON CONFLICT DO NOTHING (SQLite: INSERT OR IGNORE).
+    await InboxEvent.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def _claimable(at: datetime) -> Q:
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=at)
+    return Q(status__in=_OPEN) & free
+
+
+async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxEvent]:
+    """Claim each user's earliest open event (at most `limit` users) with a compare-and-set
+    update, so no two workers ever hold the same row or two events of one user."""
+    at = now()
+    firsts = (
+        await InboxEvent.filter(status__in=_OPEN)
+        .annotate(first_id=Min("id"))
+        .group_by("line_user_id")
+        .limit(limit * 4)
+        .values_list("first_id", flat=True)
+    )
+    if not firsts:
+        return []
+    token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
+    candidates = sorted(int(i) for i in firsts)
+    taken = await InboxEvent.filter(_claimable(at), id__in=candidates[:limit]).update(
+        status=InboxStatus.PROCESSING,
+        worker_id=token,
+        lease_until=at + timedelta(seconds=lease_seconds),
+        attempts=F("attempts") + 1,
+    )
+    if not taken:
+        return []
+    return await InboxEvent.filter(worker_id=token, status=InboxStatus.PROCESSING).order_by("id")
+
+
+async def finish(event: InboxEvent) -> bool:
+    """Mark done (inside the flow's transaction). False if our lease was lost."""
+    updated = await InboxEvent.filter(
+        id=event.id, worker_id=event.worker_id, status=InboxStatus.PROCESSING
+    ).update(status=InboxStatus.DONE, processed_at=now(), lease_until=None, last_error=None)
+    return updated == 1
+
+
+async def fail(event: InboxEvent, error: str, retry_in: float) -> None:
+    """The flow raised: retry later, or give up after MAX_ATTEMPTS."""
+    give_up = event.attempts >= MAX_ATTEMPTS
+    await InboxEvent.filter(id=event.id, worker_id=event.worker_id).update(
+        status=InboxStatus.FAILED if give_up else InboxStatus.PENDING,
+        lease_until=None if give_up else now() + timedelta(seconds=retry_in),
+        last_error=error[:2000],
+    )
+    if give_up:
+        log.error("inbox event %s failed %s times; giving up", event.id, event.attempts)
+
+
+async def release(worker_prefix: str) -> int:
+    """Graceful shutdown: hand back what this worker holds."""
+    return await InboxEvent.filter(
+        worker_id__startswith=worker_prefix, status=InboxStatus.PROCESSING
+    ).update(status=InboxStatus.PENDING, lease_until=None, attempts=F("attempts") - 1)

@@ -1,0 +1,218 @@
+"""Outbox: queue messages inside the flow's transaction; deliver them after commit.
+
+Delivery rules (one place):
+- reply while the event's reply token is fresh (replies cost no message quota);
+- otherwise push, always with the row's own `X-Line-Retry-Key` (409 = delivered before);
+- 429/5xx/timeouts/connection errors: retry with exponential backoff; after the last try
+  the row becomes a dead letter that staff see (and can requeue or discard) in the admin;
+- a reply token is single use: `reply_attempted_at` is committed before the call, so after a
+  crash or a timeout mid-call we know the outcome is unknown. Retrying the reply then answers
+  "invalid reply token" only if our earlier call consumed it — that counts as delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import F, Q
+from tortoise.functions import Min
+
+from line_app.client import LineClient, Outcome, SendResult
+from models.outbox import OutboxMessage, OutboxStatus
+from shima.settings import Settings
+from shima.timeutil import now
+
+log = logging.getLogger("shima.outbox")
+MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for reply and push
+_OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+async def enqueue(
+    line_user_id: str,
+    messages: Sequence[dict[str, Any]],
+    *,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
+    inbox_event_id: int | None = None,
+    kind: str = "reply",
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> list[OutboxMessage]:
+    """Queue messages (call inside the flow's transaction). More than five become several
+    rows; only the first may use the reply token. With `dedupe_key`, a second enqueue of the
+    same key adds nothing (reminders, staff notices)."""
+    if not messages:
+        return []
+    if dedupe_key and await OutboxMessage.exists(dedupe_key=dedupe_key):
+        return []
+    rows = []
+    at = not_before or now()
+    for index in range(0, len(messages), MAX_MESSAGES_PER_REQUEST):
+        first = index == 0
+        rows.append(
+            await OutboxMessage.create(
+                line_user_id=line_user_id,
+                messages=list(messages[index : index + MAX_MESSAGES_PER_REQUEST]),
+                reply_token=reply_token if first else None,
+                reply_deadline=reply_deadline if first else None,
+                retry_key=str(uuid.uuid4()),
+                dedupe_key=dedupe_key if first else None,
+                kind=kind,
+                inbox_event_id=inbox_event_id,
+                next_attempt_at=at,
+            )
+        )
+    return rows
+
+
+def _claimable(at: datetime) -> Q:
+    return (
+        Q(status__in=_OPEN)
+        & Q(next_attempt_at__lte=at)
+        & (Q(lease_until__isnull=True) | Q(lease_until__lte=at))
+    )
+
+
+async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[OutboxMessage]:
+    """Claim each user's earliest undelivered row that is due (compare-and-set), so a user's
+    messages arrive in order and no two workers send the same row."""
+    at = now()
+    firsts = (
+        await OutboxMessage.filter(status__in=_OPEN)
+        .annotate(first_id=Min("id"))
+        .group_by("line_user_id")
+        .limit(limit * 4)
+        .values_list("first_id", flat=True)
+    )
+    if not firsts:
+        return []
+    token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
+    candidates = sorted(int(i) for i in firsts)[:limit]
+    taken = await OutboxMessage.filter(_claimable(at), id__in=candidates).update(
+        status=OutboxStatus.SENDING,
+        worker_id=token,
+        lease_until=at + timedelta(seconds=lease_seconds),
+    )
+    if not taken:
+        return []
+    return await OutboxMessage.filter(worker_id=token, status=OutboxStatus.SENDING).order_by("id")
+
+
+async def next_due_in(default: float) -> float:
+    """Seconds until the earliest scheduled retry (for the sender's sleep)."""
+    row = (
+        await OutboxMessage.filter(status__in=_OPEN)
+        .order_by("next_attempt_at")
+        .first()
+        .values("next_attempt_at")
+    )
+    if not row:
+        return default
+    return max(0.0, min(default, (row["next_attempt_at"] - now()).total_seconds()))
+
+
+async def deliver_batch(rows: list[OutboxMessage], line: LineClient, settings: Settings) -> None:
+    """Deliver claimed rows (one per user, so they may go concurrently)."""
+    import asyncio
+
+    at = now()
+    replying = [r for r in rows if _reply_is_fresh(r, at)]
+    ambiguous = {r.id for r in replying if r.reply_attempted_at is not None}
+    if replying:
+        # Committed before any call: a crash from here on leaves the outcome "unknown".
+        await OutboxMessage.filter(id__in=[r.id for r in replying]).update(reply_attempted_at=at)
+    results = await asyncio.gather(
+        *(_deliver(r, r.id in ambiguous, r in replying, line) for r in rows)
+    )
+    sent: dict[str, list[int]] = {"reply": [], "push": []}
+    for row, (via, result) in zip(rows, results, strict=True):
+        if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
+            sent[via].append(row.id)
+        else:
+            await _after_failure(row, via, result, settings)
+    for via, ids in sent.items():
+        if ids:
+            await OutboxMessage.filter(id__in=ids, status=OutboxStatus.SENDING).update(
+                status=OutboxStatus.SENT,
+                sent_via=via,
+                sent_at=now(),
+                lease_until=None,
+                attempts=F("attempts") + 1,
+                last_error=None,
+            )
+
+
+def _reply_is_fresh(row: OutboxMessage, at: datetime) -> bool:
+    return bool(row.reply_token and row.reply_deadline and at < row.reply_deadline)
+
+
+async def _deliver(
+    row: OutboxMessage, ambiguous: bool, reply: bool, line: LineClient
+) -> tuple[str, SendResult]:
+    if reply and row.reply_token:
+        result = await line.reply(row.reply_token, row.messages)
+        if result.outcome == Outcome.INVALID_REPLY_TOKEN and ambiguous:
+            # Only we hold this token and it is still within its life: our earlier call
+            # (cut off by a crash or a timeout) must have used it.
+            return "reply", SendResult(Outcome.ALREADY_ACCEPTED, result.status)
+        if result.outcome != Outcome.INVALID_REPLY_TOKEN:
+            return "reply", result
+    return "push", await line.push(row.line_user_id, row.messages, row.retry_key)
+
+
+async def _after_failure(
+    row: OutboxMessage, via: str, result: SendResult, settings: Settings
+) -> None:
+    attempts = row.attempts + 1
+    error = f"{via}: HTTP {result.status} {result.error}".strip()
+    update: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000], "lease_until": None}
+    if via == "push" or result.outcome == Outcome.INVALID_REPLY_TOKEN:
+        update["reply_token"] = None  # the token is gone: later attempts push
+    elif not result.ambiguous:
+        update["reply_attempted_at"] = None  # LINE answered: the token was not used
+    if result.outcome == Outcome.REJECTED or attempts >= settings.max_send_attempts:
+        update["status"] = OutboxStatus.DEAD
+        log.warning("outbox %s dead after %s attempts: HTTP %s", row.id, attempts, result.status)
+    else:
+        update["status"] = OutboxStatus.PENDING
+        update["next_attempt_at"] = now() + timedelta(seconds=backoff(attempts, settings))
+    await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENDING).update(**update)
+
+
+def backoff(attempts: int, settings: Settings) -> float:
+    """Exponential backoff with jitter: base·2^(n-1), capped, ±20 %."""
+    delay = min(settings.backoff_max_seconds, settings.backoff_base_seconds * 2 ** (attempts - 1))
+    return delay * random.uniform(0.8, 1.2)
+
+
+async def release(worker_prefix: str) -> int:
+    """Graceful shutdown: hand back rows this worker holds (not yet sent)."""
+    return await OutboxMessage.filter(
+        worker_id__startswith=worker_prefix, status=OutboxStatus.SENDING
+    ).update(status=OutboxStatus.PENDING, lease_until=None)
+
+
+async def requeue_dead(message_id: int) -> bool:
+    """Staff: try a dead letter again from the start (by push: its reply token is long gone)."""
+    updated = await OutboxMessage.filter(id=message_id, status=OutboxStatus.DEAD).update(
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now(),
+        reply_token=None,
+        lease_until=None,
+        last_error=None,
+    )
+    return updated == 1
+
+
+async def discard_dead(message_id: int) -> bool:
+    """Staff: give up on a dead letter for good."""
+    updated = await OutboxMessage.filter(id=message_id, status=OutboxStatus.DEAD).update(
+        status=OutboxStatus.CANCELLED
+    )
+    return updated == 1

@@ -1,0 +1,52 @@
+"""One turn of the conversation: the event, the resident, and what we answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from line_app import outbox
+from line_app.messages import Message
+from models.inbox import InboxEvent
+from models.residents import Resident
+from shima.settings import Settings
+
+
+@dataclass
+class Turn:
+    event: InboxEvent
+    resident: Resident
+    settings: Settings
+    # Looked up before the transaction (network calls never run inside one).
+    profile_name: str | None = None
+    replies: list[Message] = field(default_factory=list)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return dict(self.event.payload)
+
+    @property
+    def user_id(self) -> str:
+        return self.event.line_user_id
+
+    def reply(self, *messages: Message) -> None:
+        self.replies.extend(messages)
+
+    async def flush(self) -> None:
+        """Queue the answer in the outbox (inside the turn's transaction)."""
+        if not self.replies:
+            return
+        deadline = None
+        if self.event.reply_token:
+            deadline = self.event.event_time + timedelta(
+                seconds=self.settings.reply_token_ttl_seconds
+            )
+        await outbox.enqueue(
+            self.user_id,
+            self.replies,
+            reply_token=self.event.reply_token,
+            reply_deadline=deadline,
+            inbox_event_id=self.event.id,
+        )
+        self.replies = []

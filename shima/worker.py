@@ -1,0 +1,147 @@
+"""The background worker: handles stored webhook events and delivers the outbox.
+
+Runs inside the web process (single machine) or as `shima worker` (several processes on
+PostgreSQL). Every piece of state is in the database, so a crash loses nothing: leases on
+claimed rows expire and another run picks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+
+from tortoise.transactions import in_transaction
+
+from line_app import inbox, outbox, router
+from line_app.client import LineClient
+from line_app.turn import Turn
+from models.inbox import InboxEvent
+from models.residents import Resident
+from shima.settings import Settings
+
+log = logging.getLogger("shima.worker")
+BATCH = 64  # rows claimed per round (one per user)
+
+
+class LeaseLost(Exception):
+    """Another worker took the row over (our lease expired): roll our work back."""
+
+
+class Worker:
+    def __init__(self, settings: Settings, line: LineClient) -> None:
+        self.settings = settings
+        self.line = line
+        self.id = f"{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._inbox_wake = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._loop(self.run_inbox_once, self._inbox_wake), name="inbox"),
+            asyncio.create_task(
+                self._loop(self.run_outbox_once, self._outbox_wake, outbox.next_due_in),
+                name="outbox",
+            ),
+        ]
+        self.wake()
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish what is in hand (up to the grace period), then release what we hold."""
+        self._stopping = True
+        self._inbox_wake.set()
+        self._outbox_wake.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._tasks = []
+        try:
+            await inbox.release(self.id)
+            await outbox.release(self.id)
+        except Exception:  # the database may be gone at shutdown; leases expire anyway
+            log.warning("could not release leases at shutdown", exc_info=True)
+
+    def wake(self) -> None:
+        self._inbox_wake.set()
+
+    async def _loop(
+        self,
+        run_once: Callable[[], Awaitable[int]],
+        wake: asyncio.Event,
+        next_due: Callable[[float], Awaitable[float]] | None = None,
+    ) -> None:
+        poll = self.settings.poll_interval_seconds
+        while not self._stopping:
+            try:
+                done = await run_once()
+            except Exception:
+                log.exception("worker round failed")
+                done = 0
+            if done or self._stopping:
+                continue
+            timeout = await next_due(poll) if next_due else poll
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=max(timeout, 0.01))
+            except TimeoutError:
+                pass
+
+    # -- inbox -------------------------------------------------------------------------
+
+    async def run_inbox_once(self) -> int:
+        events = await inbox.claim(self.id, BATCH, self.settings.lease_seconds)
+        if events:
+            await asyncio.gather(*(self._process(e) for e in events))
+            self._outbox_wake.set()
+        return len(events)
+
+    async def _process(self, event: InboxEvent) -> None:
+        if event.attempts > inbox.MAX_ATTEMPTS:  # crashed the process too often
+            await inbox.fail(event, "処理中の異常終了が続いたため中止しました", 0)
+            return
+        try:
+            name = await router.prefetch(event, self.line)
+            async with in_transaction():
+                resident, _ = await Resident.get_or_create(line_user_id=event.line_user_id)
+                turn = Turn(event, resident, self.settings, profile_name=name)
+                await router.handle(turn)
+                await turn.flush()
+                if not await inbox.finish(event):
+                    raise LeaseLost
+        except LeaseLost:
+            log.warning("inbox event %s was taken over by another worker", event.id)
+        except Exception as exc:
+            # The type and place only: messages can carry residents' words.
+            log.exception("inbox event %s (%s) failed", event.id, event.event_type)
+            await inbox.fail(
+                event, f"{type(exc).__name__}", outbox.backoff(event.attempts, self.settings)
+            )
+
+    # -- outbox ------------------------------------------------------------------------
+
+    async def run_outbox_once(self) -> int:
+        rows = await outbox.claim(self.id, BATCH, self.settings.lease_seconds)
+        if rows:
+            await outbox.deliver_batch(rows, self.line, self.settings)
+        return len(rows)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Run both loops until nothing is left to do now (tests, CLI)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            handled = await self.run_inbox_once()
+            sent = await self.run_outbox_once()
+            if not handled and not sent:
+                return
+        raise TimeoutError("worker did not drain in time")

@@ -1,0 +1,120 @@
+"""Follow, unfollow and words we do not understand: signed webhook in, LINE calls out."""
+
+from __future__ import annotations
+
+import httpx2
+
+from line_app.fake_line import FakeLinePlatform
+from models.inbox import InboxEvent, InboxStatus
+from models.residents import Resident
+from shima.worker import Worker
+from tests.line_app import events
+
+SECRET = "test-channel-secret"
+
+
+def texts(delivery) -> list[str]:
+    return [m.get("text", m.get("altText", "")) for m in delivery.messages]
+
+
+async def test_follow_greets_by_name_with_privacy_notice_first(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    fake_line.add_user("U100", "奄美 花子")
+    token = fake_line.issue_reply_token("U100")
+    await events.post(client, SECRET, events.follow("U100", token))
+    await worker.drain()
+
+    [delivery] = fake_line.delivered("U100")
+    assert delivery.via == "reply"
+    body = texts(delivery)
+    assert body[0].startswith("奄美 花子さん、友だち追加ありがとうございます")
+    assert "個人情報の取り扱い" in body[1]
+    assert "quickReply" in delivery.messages[-1]
+    labels = [i["action"]["label"] for i in delivery.messages[-1]["quickReply"]["items"]]
+    assert labels[:2] == ["相談予約", "寺子屋・交流会"]
+
+    resident = await Resident.get(line_user_id="U100")
+    assert resident.display_name == "奄美 花子"
+    assert resident.is_following
+    assert resident.privacy_notice_shown_at is not None
+    assert (await InboxEvent.get()).status == InboxStatus.DONE
+
+
+async def test_follow_without_profile_still_greets(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    token = fake_line.issue_reply_token("U404")  # the profile API answers 404
+    await events.post(client, SECRET, events.follow("U404", token))
+    await worker.drain()
+    [delivery] = fake_line.delivered("U404")
+    assert texts(delivery)[0].startswith("友だち追加ありがとうございます")
+
+
+async def test_unfollow_marks_resident_and_sends_nothing(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    fake_line.add_user("U1", "名瀬 太郎")
+    await events.post(client, SECRET, events.follow("U1", fake_line.issue_reply_token("U1")))
+    await worker.drain()
+    await events.post(client, SECRET, events.unfollow("U1"))
+    await worker.drain()
+    resident = await Resident.get(line_user_id="U1")
+    assert not resident.is_following
+    assert resident.unfollowed_at is not None
+    assert len(fake_line.delivered("U1")) == 1  # only the greeting
+
+
+async def test_unknown_words_get_menu_as_quick_replies(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    token = fake_line.issue_reply_token("U2")
+    await events.post(client, SECRET, events.text("U2", token, "今日の天気は？"))
+    await worker.drain()
+    [delivery] = fake_line.delivered("U2")
+    # A resident we never greeted sees the privacy notice before anything else.
+    assert "個人情報の取り扱い" in texts(delivery)[0]
+    last = delivery.messages[-1]
+    assert "自動でお答えできません" in last["text"]
+    assert len(last["quickReply"]["items"]) == 6
+
+
+async def test_keywords_start_flows_or_say_coming_soon(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    for word, title in (
+        ("マーケット", "ハンドメイドマーケット"),
+        ("アンケート", "満足度アンケート"),
+    ):
+        token = fake_line.issue_reply_token("U3")
+        await events.post(client, SECRET, events.text("U3", token, word))
+        await worker.drain()
+        last = fake_line.delivered("U3")[-1].messages[-1]
+        assert f"「{title}の" in last["text"] or f"「{title}」" in last["text"], last["text"]
+        assert "準備中" in last["text"]
+
+
+async def test_stale_or_forged_postback_gets_an_answer(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    token = fake_line.issue_reply_token("U4")
+    await events.post(client, SECRET, events.postback("U4", token, "flow=nonexistent&id=9"))
+    await worker.drain()
+    [delivery] = fake_line.delivered("U4")
+    assert "メニュー" in delivery.messages[-1]["text"]
+
+
+async def test_each_users_events_are_answered_in_order(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    batch = []
+    for i in range(5):
+        batch.append(events.text("U5", fake_line.issue_reply_token("U5"), f"こんにちは{i}"))
+        batch.append(events.text("U6", fake_line.issue_reply_token("U6"), "メニュー"))
+    await events.post(client, SECRET, *batch)
+    await worker.drain()
+    assert len(fake_line.delivered("U5")) == 5
+    assert len(fake_line.delivered("U6")) == 5
+    # The privacy notice is part of each user's first answer only.
+    firsts = [texts(d)[0] for d in fake_line.delivered("U5")]
+    assert "個人情報" in firsts[0] and all("個人情報" not in t for t in firsts[1:])
