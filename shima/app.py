@@ -19,7 +19,7 @@ from line_app import simulator
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from line_app.webhook import callback
-from shima.db import tortoise_config
+from shima import db
 from shima.settings import FAKE_LINE_PATH, ROOT, Settings, load_settings
 from shima.worker import Worker
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if init_db:
-            await Tortoise.init(config=tortoise_config(settings.database_url))
+            await db.init(settings.database_url)
         line = LineClient(settings)
         app.state.line = line
         worker = Worker(settings, line) if settings.run_worker else None

@@ -15,6 +15,7 @@ from typing import Any
 
 from tortoise import Tortoise
 
+from shima import db
 from shima.db import tortoise_config
 from shima.settings import ROOT, Settings, SettingsError, load_settings
 
@@ -23,7 +24,7 @@ DEMO_LOGIN_FILE = ROOT / "data" / "demo-login.txt"
 
 
 async def _with_db(settings: Settings, body: Callable[[], Awaitable[Any]]) -> Any:
-    await Tortoise.init(config=tortoise_config(settings.database_url))
+    await db.init(settings.database_url)
     try:
         return await body()
     finally:
@@ -151,7 +152,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from shima.worker import Worker
 
     async def run() -> None:
-        await Tortoise.init(config=tortoise_config(settings.database_url))
+        await db.init(settings.database_url)
         line = LineClient(settings)
         worker = Worker(settings, line)
         stop = asyncio.Event()

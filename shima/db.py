@@ -57,3 +57,11 @@ def __getattr__(name: str) -> Any:
 
         return tortoise_config(load_settings().database_url)
     raise AttributeError(name)
+
+
+async def init(database_url: str) -> None:
+    """Initialise Tortoise for this process. The global fallback makes the connections
+    visible to every task (uvicorn runs lifespan and requests in different tasks)."""
+    from tortoise import Tortoise
+
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)

@@ -83,5 +83,6 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         secret_key=secret_key,
         port=port,
         run_worker=config("SHIMA_RUN_WORKER", cast=bool, default=True),
+        lease_seconds=config("SHIMA_LEASE_SECONDS", cast=float, default=30.0),
         secure_cookies=config("SHIMA_SECURE_COOKIES", cast=bool, default=not simulator),
     )

@@ -15,7 +15,7 @@ from tortoise import Tortoise
 
 from line_app.fake_line import FakeLinePlatform, serve_on_loopback
 from shima.app import create_app
-from shima.db import tortoise_config
+from shima.db import init as init_db
 from shima.settings import Settings
 
 BACKEND = os.environ.get("SHIMA_TEST_BACKEND", "sqlite")
@@ -65,7 +65,7 @@ async def db(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
     """An initialised, empty database; yields its URL."""
     global _pg_schema_ready
     url = database_url or f"sqlite://{tmp_path / 'test.sqlite3'}"
-    await Tortoise.init(config=tortoise_config(url))
+    await init_db(url)
     if BACKEND == "postgres":
         if not _pg_schema_ready:
             await Tortoise.generate_schemas()
