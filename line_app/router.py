@@ -103,3 +103,7 @@ async def _message(turn: Turn) -> None:
         await FLOWS[item.flow].on_postback(turn, {"flow": item.flow}, None)
     else:
         menu.coming_soon(turn, item.flow)
+
+
+# Flows register themselves on import (they need `register` defined above).
+from line_app.flows import consult  # noqa: E402,F401

@@ -7,4 +7,5 @@ MODEL_MODULES = [
     "models.staff",
     "models.audit",
     "models.conversation",
+    "models.consultation",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,20 @@ from models import MODEL_MODULES
 # and query parameters must share one offset: always pass UTC-aware datetimes to filters
 # (shima.timeutil.now(), to_utc()). Shown in JST by the templates and message builders.
 TIMEZONE = "UTC"
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")
+
+
+# SQLite keeps datetimes as text and compares text: a query parameter in JST would compare
+# wrongly against stored UTC values. Every aware datetime goes to SQLite in UTC. (Registered
+# after tortoise's own adapter, which keeps the offset, so ours wins.)
+import tortoise.backends.sqlite.executor  # noqa: E402,F401
+
+sqlite3.register_adapter(datetime, _sqlite_datetime)
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -45,6 +45,11 @@ class Settings:
     poll_interval_seconds: float = 0.5
     max_webhook_bytes: int = 1024 * 1024  # 1 MiB
     session_idle_minutes: int = 30
+    # Consultation desk rules (issue: 相談予約).
+    consult_max_upcoming: int = 2  # upcoming bookings one resident may hold
+    consult_close_hours: float = 2.0  # booking closes this long before the start
+    consult_days_ahead: int = 14
+    reminder_hour_jst: int = 18  # the day before, at this hour
     secure_cookies: bool = False
 
     @property
@@ -84,5 +89,8 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         port=port,
         run_worker=config("SHIMA_RUN_WORKER", cast=bool, default=True),
         lease_seconds=config("SHIMA_LEASE_SECONDS", cast=float, default=30.0),
+        consult_max_upcoming=config("SHIMA_CONSULT_MAX_UPCOMING", cast=int, default=2),
+        consult_close_hours=config("SHIMA_CONSULT_CLOSE_HOURS", cast=float, default=2.0),
+        reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),
         secure_cookies=config("SHIMA_SECURE_COOKIES", cast=bool, default=not simulator),
     )

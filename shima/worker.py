@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from line_app import inbox, outbox, router
 from line_app.client import LineClient
+from line_app.flows import reminders
 from line_app.turn import Turn
 from models.inbox import InboxEvent
 from models.residents import Resident
@@ -25,6 +26,7 @@ from shima.settings import Settings
 
 log = logging.getLogger("shima.worker")
 BATCH = 64  # rows claimed per round (one per user)
+SCHEDULE_EVERY = 30.0  # seconds between looks for due reminders
 
 
 class LeaseLost(Exception):
@@ -51,6 +53,7 @@ class Worker:
                 self._loop(self.run_outbox_once, self._outbox_wake, outbox.next_due_in),
                 name="outbox",
             ),
+            asyncio.create_task(self._schedule_loop(), name="schedule"),
         ]
         self.wake()
 
@@ -95,6 +98,23 @@ class Worker:
                 await asyncio.wait_for(wake.wait(), timeout=max(timeout, 0.01))
             except TimeoutError:
                 pass
+
+    async def _schedule_loop(self) -> None:
+        while not self._stopping:
+            try:
+                if await self.run_schedule_once():
+                    self._outbox_wake.set()
+            except Exception:
+                log.exception("scheduled round failed")
+            for _ in range(int(SCHEDULE_EVERY / 0.25)):
+                if self._stopping:
+                    return
+                await asyncio.sleep(0.25)
+
+    async def run_schedule_once(self) -> int:
+        """Queue what is due by the clock (the day-before reminders)."""
+        async with in_transaction():
+            return await reminders.queue_due_reminders(self.settings)
 
     # -- inbox -------------------------------------------------------------------------
 

@@ -48,7 +48,8 @@ def menu_actions() -> list[Action]:
 def match_keyword(typed: str) -> MenuItem | None:
     """The flow a typed message asks for (「予約したい」→ 相談予約), if any."""
     normalized = typed.strip().lower()
-    for item in MENU:
+    # 「予約の確認」 is about my bookings, not a new booking: check マイページ words first.
+    for item in sorted(MENU, key=lambda i: i.flow != "mypage"):
         if any(word in normalized for word in item.keywords):
             return item
     return None

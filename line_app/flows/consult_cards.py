@@ -1,0 +1,156 @@
+"""Flex cards for the consultation flow (summary, confirmation, bookings list, notices)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from line_app.messages import Action, Message, flex
+from models.consultation import Booking, ConsultationSlot, Method, Topic
+from shima.timeutil import JST, WEEKDAYS_JA
+
+CENTRE = "WorkStyle Lab Inno"
+MAP_URL = "https://www.google.com/maps/search/?api=1&query=" + quote("WorkStyle Lab Inno 奄美市")
+SEA = "#0B5E7E"
+CORAL = "#E8735A"
+MUTED = "#6B7280"
+
+HOW_TO_MEET = {
+    Method.VISIT: f"{CENTRE}（奄美市名瀬）にお越しください。",
+    Method.ONLINE: "前日までに、オンライン会議のURLをこのLINEでお送りします。",
+    Method.PHONE: "予約時刻に、担当者からお電話します。LINEでお電話番号をお伺いすることがあります。",
+}
+
+
+def when(slot: ConsultationSlot) -> str:
+    start = slot.starts_at.astimezone(JST)
+    end = slot.ends_at.astimezone(JST)
+    return (
+        f"{start.month}月{start.day}日({WEEKDAYS_JA[start.weekday()]}) {start:%H:%M}〜{end:%H:%M}"
+    )
+
+
+def short_when(slot: ConsultationSlot) -> str:
+    start = slot.starts_at.astimezone(JST)
+    return f"{start.month}/{start.day}({WEEKDAYS_JA[start.weekday()]}) {start:%H:%M}"
+
+
+def _row(label: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "box",
+        "layout": "baseline",
+        "spacing": "sm",
+        "contents": [
+            {"type": "text", "text": label, "size": "sm", "color": MUTED, "flex": 2},
+            {"type": "text", "text": value or "—", "size": "sm", "wrap": True, "flex": 5},
+        ],
+    }
+
+
+def _bubble(
+    title: str,
+    colour: str,
+    rows: list[dict[str, Any]],
+    buttons: list[Action],
+    footnote: str = "",
+) -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {"type": "text", "text": title, "weight": "bold", "size": "lg", "color": colour},
+        {"type": "separator", "margin": "md"},
+        {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows},
+    ]
+    if footnote:
+        body.append(
+            {
+                "type": "text",
+                "text": footnote,
+                "size": "xs",
+                "color": MUTED,
+                "wrap": True,
+                "margin": "md",
+            }
+        )
+    bubble: dict[str, Any] = {
+        "type": "bubble",
+        "body": {"type": "box", "layout": "vertical", "contents": body},
+    }
+    if buttons:
+        bubble["footer"] = {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                {
+                    "type": "button",
+                    "style": "primary" if i == 0 else "secondary",
+                    "color": colour if i == 0 else None,
+                    "height": "sm",
+                    "action": action,
+                }
+                for i, action in enumerate(buttons)
+            ],
+        }
+        for button in bubble["footer"]["contents"]:
+            if button["color"] is None:
+                del button["color"]
+    return bubble
+
+
+def summary_card(
+    slot: ConsultationSlot, topic: Topic, method: Method, note: str, buttons: list[Action]
+) -> Message:
+    rows = [
+        _row("日時", when(slot)),
+        _row("内容", topic.label),
+        _row("方法", method.label),
+        _row("ご相談", note or "（なし）"),
+    ]
+    if slot.counsellor:
+        rows.insert(1, _row("担当", slot.counsellor))
+    return flex(
+        f"ご予約内容の確認: {when(slot)}",
+        _bubble("この内容で予約しますか？", SEA, rows, buttons),
+    )
+
+
+def confirmation_card(booking: Booking, slot: ConsultationSlot, cancel: Action) -> Message:
+    method = Method(booking.method)
+    rows = [
+        _row("日時", when(slot)),
+        _row("内容", Topic(booking.topic).label),
+        _row("方法", method.label),
+        _row("場所" if method == Method.VISIT else "当日", HOW_TO_MEET[method]),
+    ]
+    buttons: list[Action] = []
+    if method == Method.VISIT:
+        buttons.append({"type": "uri", "label": "地図を開く", "uri": MAP_URL})
+    buttons.append(cancel)
+    return flex(
+        f"ご予約を承りました: {when(slot)}",
+        _bubble(
+            "ご予約を承りました",
+            SEA,
+            rows,
+            buttons,
+            "前日の夕方にこのLINEでお知らせします。キャンセルは「マイページ」→「予約の確認」から"
+            "いつでもできます。",
+        ),
+    )
+
+
+def booking_bubble(booking: Booking, cancel: Action) -> dict[str, Any]:
+    slot = booking.slot
+    method = Method(booking.method)
+    rows = [
+        _row("日時", when(slot)),
+        _row("内容", Topic(booking.topic).label),
+        _row("方法", method.label),
+    ]
+    return _bubble("ご予約", SEA, rows, [cancel])
+
+
+def bookings_carousel(bubbles: list[dict[str, Any]]) -> Message:
+    return flex(
+        f"ご予約 {len(bubbles)}件",
+        {"type": "carousel", "contents": bubbles[:12]},
+    )
