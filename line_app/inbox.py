@@ -74,7 +74,7 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxE
     if not firsts:
         return []
     token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
-    candidates = sorted(int(i) for i in firsts)
+    candidates = sorted(int(str(i)) for i in firsts)
     taken = await InboxEvent.filter(_claimable(at), id__in=candidates[:limit]).update(
         status=InboxStatus.PROCESSING,
         worker_id=token,

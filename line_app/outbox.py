@@ -92,7 +92,7 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Outbox
     if not firsts:
         return []
     token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
-    candidates = sorted(int(i) for i in firsts)[:limit]
+    candidates = sorted(int(str(i)) for i in firsts)[:limit]
     taken = await OutboxMessage.filter(_claimable(at), id__in=candidates).update(
         status=OutboxStatus.SENDING,
         worker_id=token,

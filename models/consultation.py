@@ -7,6 +7,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from models.residents import Resident
+
 
 class Method(StrEnum):
     VISIT = "visit"
@@ -82,12 +84,14 @@ class ConsultationSlot(Model):
 
 class Booking(Model):
     id = fields.IntField(primary_key=True)
-    resident = fields.ForeignKeyField(
+    resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
         "models.Resident", related_name="bookings", on_delete=fields.CASCADE
     )
-    slot = fields.ForeignKeyField(
+    slot: fields.ForeignKeyRelation[ConsultationSlot] = fields.ForeignKeyField(
         "models.ConsultationSlot", related_name="bookings", on_delete=fields.RESTRICT
     )
+    resident_id: int
+    slot_id: int
     topic = fields.CharEnumField(Topic, max_length=16)
     method = fields.CharEnumField(Method, max_length=16)
     note = fields.CharField(max_length=500, default="")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -11,7 +13,7 @@ class ConversationState(Model):
     line_user_id = fields.CharField(max_length=64, unique=True)
     flow = fields.CharField(max_length=32)
     step = fields.CharField(max_length=32)
-    data = fields.JSONField(default=dict)
+    data: fields.Field[Any] = fields.JSONField(default=dict)
     expires_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(auto_now=True)
 

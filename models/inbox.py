@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -21,7 +22,7 @@ class InboxEvent(Model):
     webhook_event_id = fields.CharField(max_length=64, unique=True)
     line_user_id = fields.CharField(max_length=64)
     event_type = fields.CharField(max_length=32)
-    payload = fields.JSONField()
+    payload: fields.Field[Any] = fields.JSONField()
     reply_token = fields.CharField(max_length=128, null=True)
     event_time = fields.DatetimeField()  # LINE's timestamp (kept on redelivery)
     received_at = fields.DatetimeField(auto_now_add=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -20,7 +21,7 @@ class OutboxMessage(Model):
     id = fields.BigIntField(primary_key=True)
     line_user_id = fields.CharField(max_length=64)
     # Up to five Messaging API message objects (LINE's JSON, camelCase).
-    messages = fields.JSONField()
+    messages: fields.Field[Any] = fields.JSONField()
     reply_token = fields.CharField(max_length=128, null=True)
     reply_deadline = fields.DatetimeField(null=True)  # after this, push instead
     # Sent on every push attempt; LINE answers 409 to a retry of an accepted push.

@@ -49,11 +49,11 @@ def _date_label(day: date) -> str:
 
 
 def _topic(value: str | None) -> Topic | None:
-    return Topic(value) if value in Topic._value2member_map_ else None
+    return Topic(value) if value and value in Topic._value2member_map_ else None
 
 
 def _method(value: str | None) -> Method | None:
-    return Method(value) if value in Method._value2member_map_ else None
+    return Method(value) if value and value in Method._value2member_map_ else None
 
 
 def _int(value: str | None) -> int | None:
@@ -98,7 +98,8 @@ async def ask_date(turn: Turn, topic: Topic, lead: str = "") -> None:
     turn.reply(
         text(
             (lead + "\n" if lead else "")
-            + f"「{topic.label}」ですね。ご希望の日をお選びください（空きのある日だけ表示しています）。",
+            + f"「{topic.label}」ですね。ご希望の日をお選びください。\n"
+            "（空きのある日だけ表示しています）",
             [*actions, _back(postback_data(FLOW)), _stop()],
         )
     )

@@ -18,7 +18,9 @@ MUTED = "#6B7280"
 HOW_TO_MEET = {
     Method.VISIT: f"{CENTRE}（奄美市名瀬）にお越しください。",
     Method.ONLINE: "前日までに、オンライン会議のURLをこのLINEでお送りします。",
-    Method.PHONE: "予約時刻に、担当者からお電話します。LINEでお電話番号をお伺いすることがあります。",
+    Method.PHONE: (
+        "予約時刻に、担当者からお電話します。LINEでお電話番号をお伺いすることがあります。"
+    ),
 }
 
 
