@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from tortoise import Tortoise
 
+from admin.errors import exception_handlers
 from admin.middleware import SecurityHeadersMiddleware
 from admin.routes import routes as admin_routes
 from line_app import simulator
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
         routes.append(Mount(FAKE_LINE_PATH, app=fake_line, name="fake_line"))
         routes.append(Mount("/simulator", routes=simulator.routes(), name="simulator"))
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.add_middleware(SecurityHeadersMiddleware)
     app.state.settings = settings
     app.state.fake_line = fake_line

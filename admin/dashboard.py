@@ -1,0 +1,54 @@
+"""The dashboard: headline counts, with room for the KPI cards later flows add."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin.auth import staff_required
+from admin.pages import render
+from models.outbox import OutboxMessage, OutboxStatus
+from models.residents import Resident
+from shima.timeutil import JST, now, to_jst
+
+
+@dataclass(frozen=True)
+class Card:
+    label: str
+    value: int | str
+    unit: str = ""
+    href: str = ""
+    link_label: str = ""
+    alert: bool = False  # drawn in the warning colour (needs attention)
+
+
+def start_of_today_jst() -> datetime:
+    # In UTC: SQLite compares stored datetimes as text, so the offset must match theirs.
+    return datetime.combine(to_jst(now()).date(), time.min, tzinfo=JST).astimezone(UTC)
+
+
+async def headline_cards() -> list[Card]:
+    friends = await Resident.filter(is_following=True).count()
+    new_today = await Resident.filter(first_followed_at__gte=start_of_today_jst()).count()
+    dead = await OutboxMessage.filter(status=OutboxStatus.DEAD).count()
+    return [
+        Card("友だち数", friends, "人", "/admin/residents", "利用者一覧へ"),
+        Card("今日の新規", new_today, "人"),
+        Card("未配信メッセージ", dead, "件", "/admin/undelivered", "確認する", alert=dead > 0),
+    ]
+
+
+@staff_required
+async def dashboard(request: Request) -> Response:
+    # KPI cards for bookings, courses, the market and surveys are added here by their areas
+    # (a list of Card like headline_cards()), shown in the "kpi" section of the template.
+    kpi_cards: list[Card] = []
+    return render(
+        request,
+        "admin/dashboard.html",
+        {"cards": await headline_cards(), "kpi_cards": kpi_cards, "today": now()},
+        active="dashboard",
+    )

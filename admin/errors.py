@@ -1,0 +1,105 @@
+"""Generic error pages: Japanese HTML for /admin, JSON elsewhere; never a stack trace.
+
+Starlette's exception handlers are app-wide: the app factory passes `exception_handlers`
+to `Starlette(...)`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
+
+from admin.middleware import security_headers
+from admin.pages import render
+
+log = logging.getLogger("shima.admin")
+
+CSRF_MESSAGE = (
+    "セッションの有効期限が切れたか、不正なリクエストです。ページを再読み込みしてください。"
+)
+
+_PAGES: dict[int, tuple[str, str]] = {
+    400: ("リクエストが正しくありません", "入力内容を確認して、もう一度お試しください。"),
+    403: ("このページを表示する権限がありません", "必要な場合は管理者にお問い合わせください。"),
+    404: (
+        "ページが見つかりません",
+        "URL が間違っているか、ページが削除された可能性があります。",
+    ),
+    405: ("この操作はできません", "画面のボタンやリンクから操作してください。"),
+    413: ("送信されたデータが大きすぎます", "内容を減らして、もう一度お試しください。"),
+    429: ("アクセスが多すぎます", "しばらくしてからお試しください。"),
+    500: (
+        "システムエラーが発生しました",
+        "しばらくしてからもう一度お試しください。解決しない場合は管理者にお問い合わせください。",
+    ),
+}
+
+
+def is_admin_path(request: Request) -> bool:
+    path = request.url.path
+    return path == "/admin" or path.startswith("/admin/")
+
+
+def error_page(
+    request: Request,
+    status_code: int,
+    *,
+    title: str | None = None,
+    message: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    default_title, default_message = _PAGES.get(
+        status_code, ("エラーが発生しました", "しばらくしてからもう一度お試しください。")
+    )
+    return render(
+        request,
+        "admin/error.html",
+        {
+            "status_code": status_code,
+            "title": title or default_title,
+            "message": message or default_message,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def csrf_failure(request: Request) -> Response:
+    return error_page(request, 403, title="リクエストを処理できませんでした", message=CSRF_MESSAGE)
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=headers)
+    if is_admin_path(request):
+        return error_page(request, exc.status_code, headers=headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    # Runs in ServerErrorMiddleware, outside SecurityHeadersMiddleware: add the headers here.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_admin_path(request):
+        try:
+            response = error_page(request, 500)
+        except Exception:  # the template itself may be what failed
+            response = Response(
+                "システムエラーが発生しました。", status_code=500, media_type="text/plain"
+            )
+    else:
+        response = JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+    for name, value in security_headers(request.url.path):
+        response.headers[name] = value
+    return response
+
+
+exception_handlers: dict[int | type[Exception], ExceptionHandler] = {
+    HTTPException: http_exception,
+    Exception: server_error,
+}

@@ -1,0 +1,94 @@
+"""Residents (LINE users): list with search by name, and a detail page.
+
+Viewing either is recorded in the audit log (personal data).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from admin import audit
+from admin.auth import staff_required
+from admin.errors import error_page
+from admin.pages import page_url, paginate, render
+from models.inbox import InboxEvent
+from models.outbox import OutboxMessage
+from models.residents import Resident
+
+RECENT = 20  # events and messages shown on the detail page
+
+EVENT_LABELS = {
+    "follow": "友だち追加",
+    "unfollow": "ブロック",
+    "message": "メッセージ",
+    "postback": "ボタン操作",
+    "join": "グループ参加",
+    "leave": "グループ退出",
+    "accountLink": "アカウント連携",
+    "beacon": "ビーコン",
+}
+OUTBOX_STATUS_LABELS = {
+    "pending": "送信待ち",
+    "sending": "送信中",
+    "sent": "送信済み",
+    "dead": "未配信",
+    "cancelled": "破棄",
+}
+SENT_VIA_LABELS = {"reply": "応答", "push": "プッシュ"}
+
+
+@staff_required
+async def resident_list(request: Request) -> Response:
+    query = request.query_params.get("q", "").strip()[:100]
+    residents = Resident.all()
+    if query:
+        residents = residents.filter(display_name__icontains=query)
+    page = paginate(request, await residents.count())
+    rows = await residents.order_by("-id").offset(page.offset).limit(page.per_page)
+    await audit.record(request, "resident.list", "resident", "", {"q": query, "page": page.number})
+    return render(
+        request,
+        "admin/residents.html",
+        {
+            "residents": rows,
+            "q": query,
+            "page": page,
+            "prev_url": page_url(request, page.number - 1),
+            "next_url": page_url(request, page.number + 1),
+        },
+        active="residents",
+    )
+
+
+@staff_required
+async def resident_detail(request: Request) -> Response:
+    resident = await Resident.get_or_none(id=request.path_params["resident_id"])
+    if resident is None:
+        return error_page(request, 404, title="利用者が見つかりません")
+    events = (
+        await InboxEvent.filter(line_user_id=resident.line_user_id)
+        .order_by("-id")
+        .limit(RECENT)
+        .values("event_type", "event_time")
+    )
+    messages = (
+        await OutboxMessage.filter(line_user_id=resident.line_user_id)
+        .order_by("-id")
+        .limit(RECENT)
+        .values("id", "kind", "status", "created_at", "sent_at", "sent_via")
+    )
+    await audit.record(request, "resident.view", "resident", resident.id)
+    return render(
+        request,
+        "admin/resident_detail.html",
+        {
+            "resident": resident,
+            "events": events,
+            "messages": messages,
+            "event_labels": EVENT_LABELS,
+            "status_labels": OUTBOX_STATUS_LABELS,
+            "via_labels": SENT_VIA_LABELS,
+        },
+        active="residents",
+    )
