@@ -57,7 +57,14 @@ def _bubble(
     footnote: str = "",
 ) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
-        {"type": "text", "text": title, "weight": "bold", "size": "lg", "color": colour},
+        {
+            "type": "text",
+            "text": title,
+            "weight": "bold",
+            "size": "lg",
+            "color": colour,
+            "wrap": True,
+        },
         {"type": "separator", "margin": "md"},
         {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows},
     ]
