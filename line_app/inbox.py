@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,14 +46,54 @@ def _event_row(event: dict[str, Any]) -> InboxEvent | None:
     )
 
 
+class _GroupCommit:
+    """Writes the events of concurrent webhook requests in one INSERT … ON CONFLICT DO
+    NOTHING (SQLite: INSERT OR IGNORE). Each request is acknowledged only after the batch
+    holding its events has committed, so an acknowledged event is always stored."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[list[InboxEvent], asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, rows: list[InboxEvent]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((rows, done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            rows = [row for request_rows, _ in batch for row in request_rows]
+            try:
+                await InboxEvent.bulk_create(rows, ignore_conflicts=True)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def store_events(events: list[Any]) -> int:
-    """Insert the events we act on; a redelivered `webhookEventId` inserts nothing.
+    """Store the events we act on; a redelivered `webhookEventId` inserts nothing.
     Returns how many rows were offered (duplicates included)."""
     rows = [row for row in map(_event_row, events) if row is not None]
     if not rows:
         return 0
-    # One statement: INSERT … ON CONFLICT DO NOTHING (SQLite: INSERT OR IGNORE).
-    await InboxEvent.bulk_create(rows, ignore_conflicts=True)
+    loop = asyncio.get_running_loop()
+    writer = _writers.get(loop)
+    if writer is None:
+        writer = _writers[loop] = _GroupCommit()
+    await writer.store(rows)
     return len(rows)
 
 

@@ -141,6 +141,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=port,
         log_level="info",
+        # One line per request costs CPU at webhook rates and says nothing staff need;
+        # SHIMA_ACCESS_LOG=1 turns it back on.
+        access_log=os.environ.get("SHIMA_ACCESS_LOG", "") == "1",
         proxy_headers=True,
         timeout_graceful_shutdown=15,
     )

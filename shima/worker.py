@@ -29,6 +29,10 @@ BATCH = 64  # rows claimed per round (one per user)
 SCHEDULE_EVERY = 30.0  # seconds between looks for due reminders
 
 
+class _RetryOneByOne(Exception):
+    pass
+
+
 class LeaseLost(Exception):
     """Another worker took the row over (our lease expired): roll our work back."""
 
@@ -120,24 +124,46 @@ class Worker:
 
     async def run_inbox_once(self) -> int:
         events = await inbox.claim(self.id, BATCH, self.settings.lease_seconds)
-        if events:
-            await asyncio.gather(*(self._process(e) for e in events))
-            self._outbox_wake.set()
+        if not events:
+            return 0
+        # Network look-ups first (never inside a transaction), all users at once.
+        names = await asyncio.gather(*(router.prefetch(e, self.line) for e in events))
+        fresh = [(e, n) for e, n in zip(events, names, strict=True) if e.attempts <= 1]
+        try:
+            # The common case: the whole batch (one event per user) in one transaction,
+            # one commit instead of one per event.
+            if len(fresh) != len(events):
+                raise _RetryOneByOne
+            async with in_transaction():
+                for event, name in fresh:
+                    await self._handle(event, name)
+        except Exception as exc:
+            # Something failed or was retried: isolate every event in its own transaction,
+            # so one bad event cannot hold the others back. The batch was rolled back.
+            if not isinstance(exc, _RetryOneByOne):
+                log.info(
+                    "batch of %s rolled back (%s); one by one", len(events), type(exc).__name__
+                )
+            for event, name in zip(events, names, strict=True):
+                await self._process(event, name)
+        self._outbox_wake.set()
         return len(events)
 
-    async def _process(self, event: InboxEvent) -> None:
+    async def _handle(self, event: InboxEvent, name: str | None) -> None:
+        resident, _ = await Resident.get_or_create(line_user_id=event.line_user_id)
+        turn = Turn(event, resident, self.settings, profile_name=name)
+        await router.handle(turn)
+        await turn.flush()
+        if not await inbox.finish(event):
+            raise LeaseLost
+
+    async def _process(self, event: InboxEvent, name: str | None) -> None:
         if event.attempts > inbox.MAX_ATTEMPTS:  # crashed the process too often
             await inbox.fail(event, "処理中の異常終了が続いたため中止しました", 0)
             return
         try:
-            name = await router.prefetch(event, self.line)
             async with in_transaction():
-                resident, _ = await Resident.get_or_create(line_user_id=event.line_user_id)
-                turn = Turn(event, resident, self.settings, profile_name=name)
-                await router.handle(turn)
-                await turn.flush()
-                if not await inbox.finish(event):
-                    raise LeaseLost
+                await self._handle(event, name)
         except LeaseLost:
             log.warning("inbox event %s was taken over by another worker", event.id)
         except Exception as exc:
