@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from admin.auth import staff_required
+from admin.consultations import todays_consultations
 from admin.pages import render
 from models.outbox import OutboxMessage, OutboxStatus
 from models.residents import Resident
@@ -49,6 +50,11 @@ async def dashboard(request: Request) -> Response:
     return render(
         request,
         "admin/dashboard.html",
-        {"cards": await headline_cards(), "kpi_cards": kpi_cards, "today": now()},
+        {
+            "cards": await headline_cards(),
+            "kpi_cards": kpi_cards,
+            "today": now(),
+            "todays": await todays_consultations(),
+        },
         active="dashboard",
     )

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from admin import audit_log, dashboard, dead_letters, login, residents
 from admin.auth import is_guarded
+from admin.consultations import consult_routes
 
 MAX_FORM_BYTES = 64 * 1024  # admin forms are small
 
@@ -46,4 +47,5 @@ def routes() -> list[BaseRoute]:
             "dead_letter_discard",
         ),
         _route("/audit", audit_log.audit_log, ["GET"], "audit_log"),
+        *consult_routes(),
     ]
