@@ -286,7 +286,7 @@ async def booking_list(request: Request) -> Response:
     by_id = {
         b.id: b for b in await Booking.filter(id__in=list(ids)).select_related("slot", "resident")
     }
-    rows = [by_id[i] for i in ids if i in by_id]
+    rows = [by_id[int(str(i))] for i in ids if int(str(i)) in by_id]
     await audit.record(
         request,
         "consult.booking.list",

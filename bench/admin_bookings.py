@@ -167,8 +167,16 @@ async def export_through_asgi(app: Any, cookie: str) -> tuple[int, int, float]:
     }
     sent = {"bytes": 0, "lines": 0, "status": 0}
 
+    finished = asyncio.Event()
+    requested = False
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await finished.wait()  # the client stays connected until the body is complete
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
@@ -177,6 +185,8 @@ async def export_through_asgi(app: Any, cookie: str) -> tuple[int, int, float]:
             body = message.get("body", b"")
             sent["bytes"] += len(body)
             sent["lines"] += body.count(b"\r\n")
+            if not message.get("more_body", False):
+                finished.set()
 
     t0 = time.perf_counter()
     await app(scope, receive, send)
