@@ -136,6 +136,13 @@ async def finish(event: InboxEvent) -> bool:
     return updated == 1
 
 
+async def finish_batch(claim_token: str) -> int:
+    """Mark a whole claimed batch done (inside its transaction); returns rows marked."""
+    return await InboxEvent.filter(worker_id=claim_token, status=InboxStatus.PROCESSING).update(
+        status=InboxStatus.DONE, processed_at=now(), lease_until=None, last_error=None
+    )
+
+
 async def fail(event: InboxEvent, error: str, retry_in: float) -> None:
     """The flow raised: retry later, or give up after MAX_ATTEMPTS."""
     give_up = event.attempts >= MAX_ATTEMPTS

@@ -50,12 +50,39 @@ async def enqueue(
         return []
     if dedupe_key and await OutboxMessage.exists(dedupe_key=dedupe_key):
         return []
-    rows = []
+    rows = build_rows(
+        line_user_id,
+        messages,
+        reply_token=reply_token,
+        reply_deadline=reply_deadline,
+        inbox_event_id=inbox_event_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        not_before=not_before,
+    )
+    for row in rows:
+        await row.save()
+    return rows
+
+
+def build_rows(
+    line_user_id: str,
+    messages: Sequence[dict[str, Any]],
+    *,
+    reply_token: str | None = None,
+    reply_deadline: datetime | None = None,
+    inbox_event_id: int | None = None,
+    kind: str = "reply",
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> list[OutboxMessage]:
+    """Unsaved outbox rows for `messages` (five to a row; the first row may reply)."""
     at = not_before or now()
+    rows = []
     for index in range(0, len(messages), MAX_MESSAGES_PER_REQUEST):
         first = index == 0
         rows.append(
-            await OutboxMessage.create(
+            OutboxMessage(
                 line_user_id=line_user_id,
                 messages=list(messages[index : index + MAX_MESSAGES_PER_REQUEST]),
                 reply_token=reply_token if first else None,
@@ -65,9 +92,17 @@ async def enqueue(
                 kind=kind,
                 inbox_event_id=inbox_event_id,
                 next_attempt_at=at,
+                status=OutboxStatus.PENDING,
+                attempts=0,
             )
         )
     return rows
+
+
+async def save_all(rows: list[OutboxMessage]) -> None:
+    """Insert many rows in one statement (a worker batch's replies)."""
+    if rows:
+        await OutboxMessage.bulk_create(rows)
 
 
 def _claimable(at: datetime) -> Q:

@@ -1,7 +1,12 @@
-"""Per-user conversation state for steps that wait for free text (with an expiry)."""
+"""Per-user conversation state for steps that wait for free text (with an expiry).
+
+A worker batch preloads its users' states in one query (`preload`); within that batch the
+lookups are answered from the preloaded rows, and writes keep them up to date.
+"""
 
 from __future__ import annotations
 
+import contextvars
 from datetime import timedelta
 from typing import Any
 
@@ -10,13 +15,33 @@ from shima.timeutil import now
 
 DEFAULT_TTL = timedelta(minutes=30)
 
+# user id → state (or None: known to have none) for the users of the batch being handled.
+_preloaded: contextvars.ContextVar[dict[str, ConversationState | None] | None] = (
+    contextvars.ContextVar("preloaded_states", default=None)
+)
+
+
+async def preload(line_user_ids: list[str]) -> contextvars.Token[Any]:
+    rows = await ConversationState.filter(line_user_id__in=line_user_ids)
+    known: dict[str, ConversationState | None] = dict.fromkeys(line_user_ids)
+    known.update({row.line_user_id: row for row in rows})
+    return _preloaded.set(known)
+
+
+def forget(token: contextvars.Token[Any]) -> None:
+    _preloaded.reset(token)
+
 
 async def current(line_user_id: str) -> ConversationState | None:
-    state = await ConversationState.get_or_none(line_user_id=line_user_id)
+    known = _preloaded.get()
+    if known is not None and line_user_id in known:
+        state = known[line_user_id]
+    else:
+        state = await ConversationState.get_or_none(line_user_id=line_user_id)
     if state is None:
         return None
     if state.expires_at <= now():
-        await state.delete()
+        await clear(line_user_id)
         return None
     return state
 
@@ -24,11 +49,19 @@ async def current(line_user_id: str) -> ConversationState | None:
 async def wait_for_text(
     line_user_id: str, flow: str, step: str, data: dict[str, Any], ttl: timedelta = DEFAULT_TTL
 ) -> None:
-    await ConversationState.update_or_create(
+    state, _ = await ConversationState.update_or_create(
         defaults={"flow": flow, "step": step, "data": data, "expires_at": now() + ttl},
         line_user_id=line_user_id,
     )
+    known = _preloaded.get()
+    if known is not None and line_user_id in known:
+        known[line_user_id] = state
 
 
 async def clear(line_user_id: str) -> None:
+    known = _preloaded.get()
+    if known is not None and line_user_id in known:
+        if known[line_user_id] is None:
+            return  # nothing to delete
+        known[line_user_id] = None
     await ConversationState.filter(line_user_id=line_user_id).delete()

@@ -9,6 +9,7 @@ from typing import Any
 from line_app import outbox
 from line_app.messages import Message
 from models.inbox import InboxEvent
+from models.outbox import OutboxMessage
 from models.residents import Resident
 from shima.settings import Settings
 
@@ -33,16 +34,16 @@ class Turn:
     def reply(self, *messages: Message) -> None:
         self.replies.extend(messages)
 
-    async def flush(self) -> None:
-        """Queue the answer in the outbox (inside the turn's transaction)."""
+    def outbox_rows(self) -> list[OutboxMessage]:
+        """The answer as unsaved outbox rows (replying with the event's token while fresh)."""
         if not self.replies:
-            return
+            return []
         deadline = None
         if self.event.reply_token:
             deadline = self.event.event_time + timedelta(
                 seconds=self.settings.reply_token_ttl_seconds
             )
-        await outbox.enqueue(
+        rows = outbox.build_rows(
             self.user_id,
             self.replies,
             reply_token=self.event.reply_token,
@@ -50,3 +51,8 @@ class Turn:
             inbox_event_id=self.event.id,
         )
         self.replies = []
+        return rows
+
+    async def flush(self) -> None:
+        """Queue the answer in the outbox (inside the turn's transaction)."""
+        await outbox.save_all(self.outbox_rows())

@@ -21,6 +21,17 @@ class BodyTooLarge(Exception):
     pass
 
 
+class Pressure:
+    """Webhook requests in flight in this process. The in-process worker gives way to them
+    for a moment (see Worker._give_way): LINE waits for our acknowledgement, while the
+    answers can follow a fraction of a second later."""
+
+    inflight = 0
+
+
+pressure = Pressure()
+
+
 def signature_is_valid(channel_secret: str, body: bytes, signature: str) -> bool:
     """LINE's `x-line-signature`: base64(HMAC-SHA256(channel secret, raw body))."""
     digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
@@ -50,6 +61,14 @@ def _error(status: int, message: str) -> Response:
 
 
 async def callback(request: Request) -> Response:
+    pressure.inflight += 1
+    try:
+        return await _callback(request)
+    finally:
+        pressure.inflight -= 1
+
+
+async def _callback(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     signature = request.headers.get("x-line-signature", "")
     if not signature:

@@ -16,17 +16,31 @@ from collections.abc import Awaitable, Callable
 
 from tortoise.transactions import in_transaction
 
-from line_app import inbox, outbox, router
+from line_app import inbox, outbox, router, state, webhook
 from line_app.client import LineClient
 from line_app.flows import reminders
 from line_app.turn import Turn
 from models.inbox import InboxEvent
 from models.residents import Resident
 from shima.settings import Settings
+from shima.timeutil import now
 
 log = logging.getLogger("shima.worker")
 BATCH = 64  # rows claimed per round (one per user)
+GIVE_WAY_MAX = 0.2  # seconds a worker round waits for in-flight webhook requests
 SCHEDULE_EVERY = 30.0  # seconds between looks for due reminders
+
+
+async def _residents_for(user_ids: list[str]) -> dict[str, Resident]:
+    found = {r.line_user_id: r for r in await Resident.filter(line_user_id__in=user_ids)}
+    missing = [u for u in dict.fromkeys(user_ids) if u not in found]
+    if missing:
+        at = now()
+        await Resident.bulk_create(
+            [Resident(line_user_id=u, created_at=at, updated_at=at) for u in missing]
+        )
+        found.update({r.line_user_id: r for r in await Resident.filter(line_user_id__in=missing)})
+    return found
 
 
 class _RetryOneByOne(Exception):
@@ -89,6 +103,7 @@ class Worker:
     ) -> None:
         poll = self.settings.poll_interval_seconds
         while not self._stopping:
+            await self._give_way()
             try:
                 done = await run_once()
             except Exception:
@@ -102,6 +117,15 @@ class Worker:
                 await asyncio.wait_for(wake.wait(), timeout=max(timeout, 0.01))
             except TimeoutError:
                 pass
+
+    async def _give_way(self) -> None:
+        """Let webhook requests in this process be acknowledged first, for at most
+        GIVE_WAY_MAX seconds per round, so a burst is acknowledged quickly and the worker
+        still makes progress under constant load."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + GIVE_WAY_MAX
+        while webhook.pressure.inflight and loop.time() < until and not self._stopping:
+            await asyncio.sleep(0.002)
 
     async def _schedule_loop(self) -> None:
         while not self._stopping:
@@ -135,8 +159,7 @@ class Worker:
             if len(fresh) != len(events):
                 raise _RetryOneByOne
             async with in_transaction():
-                for event, name in fresh:
-                    await self._handle(event, name)
+                await self._handle_batch(fresh)
         except Exception as exc:
             # Something failed or was retried: isolate every event in its own transaction,
             # so one bad event cannot hold the others back. The batch was rolled back.
@@ -148,6 +171,25 @@ class Worker:
                 await self._process(event, name)
         self._outbox_wake.set()
         return len(events)
+
+    async def _handle_batch(self, items: list[tuple[InboxEvent, str | None]]) -> None:
+        """The batch's flows in one transaction: residents looked up together, replies
+        inserted together, and the events marked done together (a few statements instead of
+        several per event)."""
+        users = [event.line_user_id for event, _ in items]
+        residents = await _residents_for(users)
+        preloaded = await state.preload(users)
+        rows = []
+        try:
+            for event, name in items:
+                turn = Turn(event, residents[event.line_user_id], self.settings, profile_name=name)
+                await router.handle(turn)
+                rows.extend(turn.outbox_rows())
+        finally:
+            state.forget(preloaded)
+        await outbox.save_all(rows)
+        if await inbox.finish_batch(items[0][0].worker_id or "") != len(items):
+            raise LeaseLost
 
     async def _handle(self, event: InboxEvent, name: str | None) -> None:
         resident, _ = await Resident.get_or_create(line_user_id=event.line_user_id)
