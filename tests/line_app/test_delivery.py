@@ -230,3 +230,19 @@ async def test_more_than_five_messages_go_in_order(
     await worker.drain()
     got = [m["text"] for d in fake_line.delivered("U1") for m in d.messages]
     assert got == [str(i) for i in range(7)]
+
+
+async def test_worker_gives_way_to_webhooks_but_never_starves(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    from line_app import webhook
+
+    await say(client, fake_line, "U1", "メニュー")
+    webhook.pressure.inflight += 1  # a request that never finishes: constant load
+    try:
+        await worker.start()
+        await fake_line.wait_for_deliveries(1, "U1", timeout=3.0)
+    finally:
+        webhook.pressure.inflight -= 1
+        await worker.stop()
+    assert len(fake_line.delivered("U1")) == 1
