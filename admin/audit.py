@@ -20,6 +20,7 @@ ACTION_LABELS: dict[str, str] = {
     "logout": "ログアウト",
     "resident.list": "利用者一覧の閲覧",
     "resident.view": "利用者詳細の閲覧",
+    "dashboard.today": "今日の相談（ダッシュボード）の閲覧",
     "outbox.dead.list": "未配信メッセージの閲覧",
     "outbox.requeue": "未配信メッセージの再送",
     "outbox.discard": "未配信メッセージの破棄",

@@ -30,7 +30,11 @@ from admin.errors import error_page
 from admin.pages import page_url, paginate, render
 from admin.sessions import settings_of
 from line_app.flows.consult_cards import when
-from line_app.flows.reminders import notify_staff_cancel, notify_staff_change
+from line_app.flows.reminders import (
+    notify_staff_booking,
+    notify_staff_cancel,
+    notify_staff_change,
+)
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
 from models.residents import Resident
 from shima import consultation as rules
@@ -241,17 +245,8 @@ async def move_and_notify(
     Call inside a transaction; raises BookingError when the target cannot take it."""
     await booking.fetch_related("slot", "resident")
     before = when(booking.slot)
-    await rules.cancel_by_staff(booking.id, f"日時変更: {reason}"[:REASON_MAX])
-    moved = await rules.book(
-        booking.resident,
-        rules.BookingRequest(
-            slot_id=target_slot_id,
-            topic=Topic(booking.topic),
-            method=Method(booking.method),
-            note=booking.note,
-            booked_by="staff",
-        ),
-        settings_of(request),
+    moved = await rules.move_by_staff(
+        booking.id, target_slot_id, reason[:REASON_MAX], settings_of(request)
     )
     await notify_staff_change(moved, before, reason)
     await audit.record(
@@ -440,6 +435,7 @@ async def booking_new(request: Request) -> Response:
                         ),
                         settings_of(request),
                     )
+                    await notify_staff_booking(booking)
                     await audit.record(
                         request,
                         "consult.booking.create",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin import audit
 from admin.auth import staff_required
 from admin.consultations import todays_consultations
 from admin.pages import render
@@ -47,6 +48,9 @@ async def dashboard(request: Request) -> Response:
     # KPI cards for bookings, courses, the market and surveys are added here by their areas
     # (a list of Card like headline_cards()), shown in the "kpi" section of the template.
     kpi_cards: list[Card] = []
+    todays = await todays_consultations()
+    if todays:  # residents' names are on the page
+        await audit.record(request, "dashboard.today", "booking", "", {"count": len(todays)})
     return render(
         request,
         "admin/dashboard.html",
@@ -54,7 +58,7 @@ async def dashboard(request: Request) -> Response:
             "cards": await headline_cards(),
             "kpi_cards": kpi_cards,
             "today": now(),
-            "todays": await todays_consultations(),
+            "todays": todays,
         },
         active="dashboard",
     )

@@ -550,6 +550,7 @@ async def slot_edit(request: Request) -> Response:
             if changed != 1:
                 raise SlotChanged
             if bookings and moved and action == "notify":
+                await rules.slot_rescheduled(slot.id)
                 for booking in bookings:
                     await notify_staff_change(booking, before, reason)
             await audit.record(

@@ -110,7 +110,8 @@ class Booking(Model):
 
     class Meta:
         table = "consultation_bookings"
-        indexes = (("status", "created_at"), ("resident_id", "status"))
+        # slot_id: the foreign key has no index of its own; lists join bookings to slots.
+        indexes = (("status", "created_at"), ("resident_id", "status"), ("slot_id", "status"))
 
 
 class Closure(Model):

@@ -256,3 +256,33 @@ async def claim_due_reminders(settings: Settings, limit: int = 200) -> list[Book
         if won == 1 and booking.created_at < due:
             claimed.append(booking)
     return claimed
+
+
+async def move_by_staff(
+    booking_id: int, target_slot_id: int, reason: str, settings: Settings
+) -> Booking:
+    """Staff move a booking to another slot: the old one is cancelled and a new one booked
+    through the same rules (so the target's capacity holds). Returns the new booking; the
+    caller notifies the resident in the same transaction."""
+    old = await Booking.get_or_none(id=booking_id).select_related("resident")
+    if old is None:
+        raise NotYours
+    await _release(old, "staff", f"日時変更: {reason}"[:300])
+    return await book(
+        old.resident,
+        BookingRequest(
+            slot_id=target_slot_id,
+            topic=Topic(old.topic),
+            method=Method(old.method),
+            note=old.note,
+            booked_by="staff",
+        ),
+        settings,
+    )
+
+
+async def slot_rescheduled(slot_id: int) -> int:
+    """A booked slot's time changed: its bookings get a reminder for the new time."""
+    return await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED).update(
+        reminder_queued_at=None
+    )

@@ -70,3 +70,25 @@ async def notify_staff_change(booking: Booking, before: str, reason: str) -> Non
         ],
         kind="staff_change",
     )
+
+
+async def notify_staff_booking(booking: Booking) -> None:
+    """Confirm on LINE a booking staff made for the resident (by phone or at the desk)."""
+    await booking.fetch_related("slot", "resident")
+    method = Method(booking.method)
+    await outbox.enqueue(
+        booking.resident.line_user_id,
+        [
+            text(
+                "【ご予約のお知らせ】\n"
+                "窓口でご予約を承りました。\n"
+                f"日時: {when(booking.slot)}\n"
+                f"内容: {Topic(booking.topic).label}／方法: {method.label}\n"
+                f"{HOW_TO_MEET[method]}\n"
+                "ご都合が悪くなったときは、マイページからキャンセルできます。",
+                [postback("予約の確認", postback_data("mypage"), "予約の確認")],
+            )
+        ],
+        kind="staff_booking",
+        dedupe_key=f"staff_booking:booking:{booking.id}",
+    )

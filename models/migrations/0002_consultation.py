@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
                 ('cancel_reason', fields.CharField(default='', max_length=300)),
                 ('reminder_queued_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'consultation_bookings', 'app': 'models', 'indexes': [Index(fields=['status', 'created_at']), Index(fields=['resident_id', 'status'])], 'pk_attr': 'id'},
+            options={'table': 'consultation_bookings', 'app': 'models', 'indexes': [Index(fields=['status', 'created_at']), Index(fields=['resident_id', 'status']), Index(fields=['slot_id', 'status'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
     ]

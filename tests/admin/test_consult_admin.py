@@ -196,6 +196,7 @@ async def test_editing_the_time_of_a_booked_slot_asks_and_notifies(
     slot = await slot_at(jst(day, 10))
     who = await resident()
     await book(settings, who, slot)
+    await Booking.filter(slot_id=slot.id).update(reminder_queued_at=datetime.now(UTC))
     path = f"{SLOTS}/{slot.id}/edit"
     page = await staff_client.get(path)
     assert "予約が1件あります" in page.text
@@ -222,6 +223,8 @@ async def test_editing_the_time_of_a_booked_slot_asks_and_notifies(
     assert len(messages) == 1 and messages[0].kind == "staff_change"
     assert "会議室の都合" in messages[0].messages[0]["text"]
     assert "14:00" in messages[0].messages[0]["text"]
+    # The day-before reminder follows the new time (queued again if it had gone out).
+    assert (await Booking.get(slot_id=slot.id)).reminder_queued_at is None
 
 
 async def test_deleting_a_booked_slot_moves_the_booking(
@@ -465,6 +468,9 @@ async def test_staff_book_on_behalf_of_a_resident(
     assert full.status_code == 400
     assert await Booking.filter(resident_id=who.id).count() == 1
     assert await AuditLog.filter(action="consult.booking.create").count() == 1
+    # The resident is told on LINE, once.
+    [notice] = await OutboxMessage.filter(line_user_id=who.line_user_id)
+    assert notice.kind == "staff_booking" and "窓口でご予約を承りました" in str(notice.messages)
 
 
 async def test_todays_consultations(settings: Settings, db: str) -> None:

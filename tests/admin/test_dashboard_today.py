@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 
 import httpx2
 
+from models.audit import AuditLog
 from models.consultation import Booking, ConsultationSlot, Method, Topic
 from models.residents import Resident
 from shima.timeutil import JST, now
@@ -26,3 +27,4 @@ async def test_dashboard_shows_todays_consultations(staff_client: httpx2.AsyncCl
     assert "今日の相談" in response.text
     assert "&lt;b&gt;笠利 さくら&lt;/b&gt;" in response.text
     assert "名瀬 太郎" not in response.text
+    assert await AuditLog.filter(action="dashboard.today").count() == 1
