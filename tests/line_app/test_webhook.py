@@ -105,3 +105,7 @@ async def test_group_events_are_ignored(client: httpx2.AsyncClient) -> None:
     event["source"] = {"type": "group", "groupId": "G1", "userId": "U1"}
     assert (await events.post(client, SECRET, event)).status_code == 200
     assert await InboxEvent.all().count() == 0
+
+
+async def test_only_post_is_accepted(client: httpx2.AsyncClient) -> None:
+    assert (await client.get("/callback")).status_code == 405
