@@ -26,7 +26,7 @@ from shima.settings import Settings
 from shima.timeutil import now
 
 log = logging.getLogger("shima.worker")
-BATCH = 64  # rows claimed per round (one per user)
+BATCH = 200  # rows claimed per round (one per user)
 GIVE_WAY_MAX = 1.0  # seconds a worker round waits, at most, for in-flight webhooks
 SCHEDULE_EVERY = 30.0  # seconds between looks for due reminders
 
