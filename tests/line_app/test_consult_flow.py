@@ -302,3 +302,30 @@ async def test_resident_row_shared_with_admin(resident: Resident_) -> None:
     await make_slots(1)
     await resident.tap(await book_through(resident, note=None))
     assert await Resident.filter(line_user_id="U1").count() == 1
+
+
+async def test_reminder_survives_a_worker_dying_mid_run(
+    resident: Resident_, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_slots(1, hours_ahead=20)
+    await resident.tap(await book_through(resident, note=None))
+    await Booking.all().update(created_at=now() - timedelta(days=3))
+    late = settings.with_overrides(reminder_hour_jst=0)
+
+    from line_app import outbox
+
+    real_enqueue = outbox.enqueue
+
+    async def dies(*args, **kwargs):  # the process dies after claiming, before queueing
+        raise SystemError("killed")
+
+    monkeypatch.setattr(outbox, "enqueue", dies)
+    with pytest.raises(SystemError):
+        await Worker(late, resident.worker.line).run_schedule_once()
+    assert (await Booking.get()).reminder_queued_at is None  # rolled back with the crash
+
+    monkeypatch.setattr(outbox, "enqueue", real_enqueue)
+    restarted = Worker(late, resident.worker.line)
+    assert await restarted.run_schedule_once() == 1
+    assert await restarted.run_schedule_once() == 0
+    assert await OutboxMessage.filter(kind="reminder").count() == 1
