@@ -123,40 +123,22 @@ class LineClient:
     def _kw(self) -> dict[str, Any]:
         return {"_request_timeout": self.timeout}
 
-    async def _send(self, call: Any) -> SendResult:
-        try:
-            await call
-        except ApiException as exc:
-            return _classify(exc)
-        except TimeoutError:
-            return SendResult(Outcome.RETRY, 0, "タイムアウト", ambiguous=True)
-        except aiohttp.ClientConnectorError as exc:  # never reached LINE
-            return SendResult(Outcome.RETRY, 0, f"接続エラー: {type(exc).__name__}")
-        except aiohttp.ClientError as exc:  # may have been cut off after LINE took it
-            return SendResult(Outcome.RETRY, 0, f"通信エラー: {type(exc).__name__}", ambiguous=True)
-        return SendResult(Outcome.SENT, 200)
-
-
-def _classify(exc: ApiException) -> SendResult:
-    return _classify_status(int(exc.status or 0), _error_message(exc))
-
 
 def _message_of(text: str) -> str:
+    """LINE's error body (`message` and `details`) as one line, for staff and the logs."""
     try:
         parsed = json.loads(text or "")
     except ValueError:
         return text[:200]
-    return _describe_body(parsed) or text[:200]
-
-
-def _describe_body(parsed: Any) -> str:
     if not isinstance(parsed, dict):
-        return ""
+        return text[:200]
+    message = str(parsed.get("message", ""))
     details = parsed.get("details") or []
-    text = str(parsed.get("message", ""))
     if details:
-        text += " " + "; ".join(f"{d.get('property', '')}: {d.get('message', '')}" for d in details)
-    return text[:500]
+        message += " " + "; ".join(
+            f"{d.get('property', '')}: {d.get('message', '')}" for d in details
+        )
+    return message[:500] or text[:200]
 
 
 def _classify_status(status: int, message: str) -> SendResult:
@@ -167,25 +149,6 @@ def _classify_status(status: int, message: str) -> SendResult:
     if status == 429 or status >= 500 or status == 0:
         return SendResult(Outcome.RETRY, status, message)
     return SendResult(Outcome.REJECTED, status, message)
-
-
-def _error_message(exc: ApiException) -> str:
-    body = exc.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    try:
-        parsed = json.loads(body or "")
-    except ValueError:
-        return str(exc.reason or "")
-    if isinstance(parsed, dict):
-        details = parsed.get("details") or []
-        text = str(parsed.get("message", ""))
-        if details:
-            text += " " + "; ".join(
-                f"{d.get('property', '')}: {d.get('message', '')}" for d in details
-            )
-        return text[:500]
-    return str(exc.reason or "")
 
 
 def _describe(exc: BaseException) -> str:
