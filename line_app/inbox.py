@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q
-from tortoise.functions import Min
+from tortoise.expressions import F
 
+from line_app import claims
 from models.inbox import InboxEvent, InboxStatus
 from shima.timeutil import now
 
@@ -97,35 +96,17 @@ async def store_events(events: list[Any]) -> int:
     return len(rows)
 
 
-def _claimable(at: datetime) -> Q:
-    free = Q(lease_until__isnull=True) | Q(lease_until__lte=at)
-    return Q(status__in=_OPEN) & free
-
-
 async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxEvent]:
-    """Claim each user's earliest open event (at most `limit` users) with a compare-and-set
-    update, so no two workers ever hold the same row or two events of one user."""
-    at = now()
-    firsts = (
-        await InboxEvent.filter(status__in=_OPEN)
-        .annotate(first_id=Min("id"))
-        .group_by("line_user_id")
-        .limit(limit * 4)
-        .values_list("first_id", flat=True)
-    )
-    if not firsts:
-        return []
-    token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
-    candidates = sorted(int(str(i)) for i in firsts)
-    taken = await InboxEvent.filter(_claimable(at), id__in=candidates[:limit]).update(
-        status=InboxStatus.PROCESSING,
-        worker_id=token,
-        lease_until=at + timedelta(seconds=lease_seconds),
+    """Claim each user's earliest open event (at most `limit` users); see line_app.claims."""
+    return await claims.claim_first_per_user(
+        InboxEvent,
+        open_statuses=_OPEN,
+        held_status=InboxStatus.PROCESSING,
+        worker_id=worker_id,
+        limit=limit,
+        lease_seconds=lease_seconds,
         attempts=F("attempts") + 1,
     )
-    if not taken:
-        return []
-    return await InboxEvent.filter(worker_id=token, status=InboxStatus.PROCESSING).order_by("id")
 
 
 async def finish(event: InboxEvent) -> bool:

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F, Q
-from tortoise.functions import Min
 
+from line_app import claims
 from line_app.client import LineClient, Outcome, SendResult
 from models.outbox import OutboxMessage, OutboxStatus
 from shima.settings import Settings
@@ -105,37 +105,18 @@ async def save_all(rows: list[OutboxMessage]) -> None:
         await OutboxMessage.bulk_create(rows)
 
 
-def _claimable(at: datetime) -> Q:
-    return (
-        Q(status__in=_OPEN)
-        & Q(next_attempt_at__lte=at)
-        & (Q(lease_until__isnull=True) | Q(lease_until__lte=at))
-    )
-
-
 async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[OutboxMessage]:
-    """Claim each user's earliest undelivered row that is due (compare-and-set), so a user's
-    messages arrive in order and no two workers send the same row."""
-    at = now()
-    firsts = (
-        await OutboxMessage.filter(status__in=_OPEN)
-        .annotate(first_id=Min("id"))
-        .group_by("line_user_id")
-        .limit(limit * 4)
-        .values_list("first_id", flat=True)
+    """Claim each user's earliest undelivered row that is due, so a user's messages arrive
+    in order and no two workers send the same row; see line_app.claims."""
+    return await claims.claim_first_per_user(
+        OutboxMessage,
+        open_statuses=_OPEN,
+        held_status=OutboxStatus.SENDING,
+        worker_id=worker_id,
+        limit=limit,
+        lease_seconds=lease_seconds,
+        due=Q(next_attempt_at__lte=now()),
     )
-    if not firsts:
-        return []
-    token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
-    candidates = sorted(int(str(i)) for i in firsts)[:limit]
-    taken = await OutboxMessage.filter(_claimable(at), id__in=candidates).update(
-        status=OutboxStatus.SENDING,
-        worker_id=token,
-        lease_until=at + timedelta(seconds=lease_seconds),
-    )
-    if not taken:
-        return []
-    return await OutboxMessage.filter(worker_id=token, status=OutboxStatus.SENDING).order_by("id")
 
 
 async def next_due_in(default: float) -> float:
