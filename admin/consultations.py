@@ -38,7 +38,7 @@ from line_app.flows.reminders import (
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
 from models.residents import Resident
 from shima import consultation as rules
-from shima.timeutil import JST, now
+from shima.timeutil import JST, jst_datetime, now, today_jst
 
 LIST_PATH = "/admin/consult/bookings"
 EXPORT_BATCH = 1000  # rows fetched per query while streaming the CSV (keyset on id)
@@ -126,15 +126,6 @@ def form_text(form: FormData | Mapping[str, Any], name: str, limit: int) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def jst_start_of(day: date) -> datetime:
-    """Midnight JST of `day`, in UTC (SQLite compares stored datetimes as UTC text)."""
-    return datetime.combine(day, time.min, tzinfo=JST).astimezone(UTC)
-
-
-def today_jst() -> date:
-    return now().astimezone(JST).date()
-
-
 # ---------- Filters shared by the list and the CSV export ----------
 
 
@@ -180,9 +171,9 @@ class BookingFilters:
     def apply(self, bookings: QuerySet[Booking]) -> QuerySet[Booking]:
         """Only indexed conditions: slot time (slots.starts_at), status, resident."""
         if self.date_from:
-            bookings = bookings.filter(slot__starts_at__gte=jst_start_of(self.date_from))
+            bookings = bookings.filter(slot__starts_at__gte=jst_datetime(self.date_from))
         if self.date_to:
-            end = jst_start_of(self.date_to + timedelta(days=1))
+            end = jst_datetime(self.date_to + timedelta(days=1))
             bookings = bookings.filter(slot__starts_at__lt=end)
         if self.status:
             bookings = bookings.filter(status=self.status)
@@ -550,7 +541,7 @@ async def booking_export(request: Request) -> Response:
 
 async def todays_consultations() -> list[Booking]:
     """Today's (JST) consultations that were not cancelled, by start time."""
-    start = jst_start_of(today_jst())
+    start = jst_datetime(today_jst())
     return (
         await Booking.filter(
             slot__starts_at__gte=start,

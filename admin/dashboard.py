@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,7 +13,7 @@ from admin.consultations import todays_consultations
 from admin.pages import render
 from models.outbox import OutboxMessage, OutboxStatus
 from models.residents import Resident
-from shima.timeutil import JST, now, to_jst
+from shima.timeutil import jst_datetime, now, today_jst
 
 
 @dataclass(frozen=True)
@@ -27,14 +26,9 @@ class Card:
     alert: bool = False  # drawn in the warning colour (needs attention)
 
 
-def start_of_today_jst() -> datetime:
-    # In UTC: SQLite compares stored datetimes as text, so the offset must match theirs.
-    return datetime.combine(to_jst(now()).date(), time.min, tzinfo=JST).astimezone(UTC)
-
-
 async def headline_cards() -> list[Card]:
     friends = await Resident.filter(is_following=True).count()
-    new_today = await Resident.filter(first_followed_at__gte=start_of_today_jst()).count()
+    new_today = await Resident.filter(first_followed_at__gte=jst_datetime(today_jst())).count()
     dead = await OutboxMessage.filter(status=OutboxStatus.DEAD).count()
     return [
         Card("友だち数", friends, "人", "/admin/residents", "利用者一覧へ"),

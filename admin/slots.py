@@ -27,12 +27,10 @@ from admin.consultations import (
     REASON_MAX,
     bookable_slots,
     form_text,
-    jst_start_of,
     move_and_notify,
     parse_date,
     parse_int,
     parse_time,
-    today_jst,
 )
 from admin.errors import error_page
 from admin.pages import render
@@ -41,7 +39,7 @@ from line_app.flows.reminders import notify_staff_cancel, notify_staff_change
 from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method
 from shima import consultation as rules
 from shima.calendar import closed_days, holiday_name
-from shima.timeutil import JST, WEEKDAYS_JA
+from shima.timeutil import JST, WEEKDAYS_JA, jst_datetime, short_date, today_jst
 
 SLOTS_PATH = "/admin/consult/slots"
 CLOSURES_PATH = "/admin/consult/closures"
@@ -61,14 +59,6 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
-
-
-def day_label(day: date) -> str:
-    return f"{day.month}/{day.day}({WEEKDAYS_JA[day.weekday()]})"
-
-
-def jst_at(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=JST).astimezone(UTC)
 
 
 def methods_text(methods: str) -> str:
@@ -96,13 +86,13 @@ class DayView:
 
     @property
     def label(self) -> str:
-        return day_label(self.day)
+        return short_date(self.day)
 
 
 @staff_required
 async def slot_week(request: Request) -> Response:
     monday = week_start(parse_date(request.query_params.get("week")) or today_jst())
-    start, end = jst_start_of(monday), jst_start_of(monday + timedelta(days=7))
+    start, end = jst_datetime(monday), jst_datetime(monday + timedelta(days=7))
     slots = await ConsultationSlot.filter(
         is_active=True, starts_at__gte=start, starts_at__lt=end
     ).order_by("starts_at", "id")
@@ -162,11 +152,11 @@ class SlotInput:
 
     @property
     def starts_at(self) -> datetime:
-        return jst_at(self.day, self.start)
+        return jst_datetime(self.day, self.start)
 
     @property
     def ends_at(self) -> datetime:
-        return jst_at(self.day, self.end)
+        return jst_datetime(self.day, self.end)
 
     @property
     def methods_value(self) -> str:
@@ -273,7 +263,7 @@ async def slot_new(request: Request) -> Response:
         reason = await closed_reason(data.day)
         if reason:
             errors.append(
-                f"{day_label(data.day)}は休館日（{reason}）です。別の日を選んでください。"
+                f"{short_date(data.day)}は休館日（{reason}）です。別の日を選んでください。"
             )
         elif await ConsultationSlot.exists(
             is_active=True,
@@ -312,7 +302,7 @@ class BulkResult:
     def summary(self) -> str:
         text = f"{self.created}件作成、{len(self.skipped)}日スキップ"
         if self.skipped:
-            reasons = "、".join(f"{day_label(d)} {r}" for d, r in self.skipped)
+            reasons = "、".join(f"{short_date(d)} {r}" for d, r in self.skipped)
             text += f"（{reasons}）"
         if self.duplicates:
             text += f"。同じ枠がすでにあったため {self.duplicates}件は作成しませんでした"
@@ -386,8 +376,8 @@ async def create_from_pattern(p: dict[str, Any]) -> tuple[BulkResult, list[Consu
         (s.starts_at, s.ends_at, s.counsellor)
         for s in await ConsultationSlot.filter(
             is_active=True,
-            starts_at__gte=jst_start_of(first),
-            starts_at__lt=jst_start_of(last + timedelta(days=1)),
+            starts_at__gte=jst_datetime(first),
+            starts_at__lt=jst_datetime(last + timedelta(days=1)),
         )
     }
     planned: list[ConsultationSlot] = []
@@ -515,7 +505,7 @@ async def slot_edit(request: Request) -> Response:
     cancelling = bool(bookings) and moved and action == "cancel"
     if data is not None:
         if moved and (closed := await closed_reason(data.day)):
-            errors.append(f"{day_label(data.day)}は休館日（{closed}）です。")
+            errors.append(f"{short_date(data.day)}は休館日（{closed}）です。")
         if not cancelling:
             if len(bookings) > data.capacity:
                 errors.append(f"予約が{len(bookings)}件あるため、定員はそれより少なくできません。")
@@ -684,12 +674,12 @@ async def closure_list(request: Request) -> Response:
                         {"date": day.isoformat(), "reason": reason},
                     )
             except IntegrityError:
-                errors.append(f"{day_label(day)}はすでに休館日として登録されています。")
+                errors.append(f"{short_date(day)}はすでに休館日として登録されています。")
             else:
                 booked = await Booking.filter(
                     status=BookingStatus.BOOKED,
-                    slot__starts_at__gte=jst_start_of(day),
-                    slot__starts_at__lt=jst_start_of(day + timedelta(days=1)),
+                    slot__starts_at__gte=jst_datetime(day),
+                    slot__starts_at__lt=jst_datetime(day + timedelta(days=1)),
                 ).count()
                 query = {"done": "closure_added"}
                 if booked:
@@ -709,7 +699,7 @@ async def closure_list(request: Request) -> Response:
             "errors": errors,
             "warning_day": warning,
             "today": today,
-            "day_label": day_label,
+            "day_label": short_date,
             "holiday_name": holiday_name,
             "outcome": OUTCOMES.get(request.query_params.get("done", "")),
         },

@@ -3,12 +3,11 @@ closures staff enter."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 
 import jpholiday
 
 from models.consultation import Closure
-from shima.timeutil import JST
 
 
 def is_new_year_break(day: date) -> bool:
@@ -37,7 +36,3 @@ async def closed_days(start: date, end: date) -> dict[date, str]:
             closed.setdefault(day, name)
         day = date.fromordinal(day.toordinal() + 1)
     return closed
-
-
-def jst_datetime(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=JST)

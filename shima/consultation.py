@@ -14,7 +14,7 @@ from models.consultation import Booking, BookingStatus, ConsultationSlot, Method
 from models.residents import Resident
 from shima.calendar import closed_days
 from shima.settings import Settings
-from shima.timeutil import JST, now
+from shima.timeutil import JST, jst_datetime, now, today_jst
 
 
 class BookingError(Exception):
@@ -89,15 +89,13 @@ async def free_slots(
 
 async def open_dates(settings: Settings) -> list[date]:
     """The days among the next `consult_days_ahead` that still have a free slot."""
-    today = now().astimezone(JST).date()
-    end = datetime.combine(today + timedelta(days=settings.consult_days_ahead), time(0), tzinfo=JST)
+    end = jst_datetime(today_jst() + timedelta(days=settings.consult_days_ahead))
     days = {s.starts_at.astimezone(JST).date() for s in await free_slots(settings, end=end)}
     return sorted(days)
 
 
 async def free_slots_on(settings: Settings, day: date) -> list[ConsultationSlot]:
-    start = datetime.combine(day, time(0), tzinfo=JST)
-    return await free_slots(settings, start, start + timedelta(days=1))
+    return await free_slots(settings, jst_datetime(day), jst_datetime(day + timedelta(days=1)))
 
 
 async def nearest_free(
@@ -226,7 +224,7 @@ async def mark(booking_id: int, status: BookingStatus) -> Booking:
 def reminder_time(slot_start: datetime, settings: Settings) -> datetime:
     """The day before the consultation, at `reminder_hour_jst` JST."""
     day = slot_start.astimezone(JST).date() - timedelta(days=1)
-    return datetime.combine(day, time(settings.reminder_hour_jst), tzinfo=JST)
+    return jst_datetime(day, time(settings.reminder_hour_jst))
 
 
 async def claim_due_reminders(settings: Settings, limit: int = 200) -> list[Booking]:

@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import date, time, timedelta
 
 from models.consultation import ConsultationSlot
-from shima.calendar import closed_days, jst_datetime
-from shima.timeutil import JST, now
+from shima.calendar import closed_days
+from shima.timeutil import jst_datetime, today_jst
 
 DEMO_COUNSELLORS = ("田中（コミュニティマネージャー）", "森（キャリア相談員）")
 DEMO_TIMES = (time(10), time(11), time(13), time(14), time(15), time(16))
@@ -15,7 +15,7 @@ DEMO_TIMES = (time(10), time(11), time(13), time(14), time(15), time(16))
 
 async def seed_consultation_slots() -> str:
     """One-to-one slots on open weekdays for the next 14 days (skips what exists)."""
-    today = now().astimezone(JST).date()
+    today = today_jst()
     closed = await closed_days(today, today + timedelta(days=14))
     created = 0
     for offset in range(1, 15):

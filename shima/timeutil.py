@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -12,6 +12,21 @@ WEEKDAYS_JA = "月火水木金土日"
 def now() -> datetime:
     """The current time, UTC-aware."""
     return datetime.now(UTC)
+
+
+def today_jst() -> date:
+    """Today's date on the island."""
+    return now().astimezone(JST).date()
+
+
+def jst_datetime(day: date, at: time = time.min) -> datetime:
+    """`day` at `at` o'clock JST (midnight by default), timezone-aware."""
+    return datetime.combine(day, at, tzinfo=JST)
+
+
+def short_date(day: date) -> str:
+    """`11/27(金)`: dates on buttons, quick replies and the week view."""
+    return f"{day.month}/{day.day}({WEEKDAYS_JA[day.weekday()]})"
 
 
 def to_utc(value: datetime) -> datetime:

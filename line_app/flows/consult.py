@@ -25,7 +25,7 @@ from line_app.turn import Turn
 from models.consultation import Booking, ConsultationSlot, Method, Topic
 from models.conversation import ConversationState
 from shima import consultation as rules
-from shima.timeutil import JST, WEEKDAYS_JA
+from shima.timeutil import JST, short_date
 
 FLOW = "consult"
 NOTE_LIMIT = 300
@@ -42,10 +42,6 @@ def _back(label_data: str) -> Action:
 
 def _stop() -> Action:
     return postback("やめる", postback_data("cancel"), "やめる")
-
-
-def _date_label(day: date) -> str:
-    return f"{day.month}/{day.day}({WEEKDAYS_JA[day.weekday()]})"
 
 
 def _topic(value: str | None) -> Topic | None:
@@ -90,9 +86,7 @@ async def ask_date(turn: Turn, topic: Topic, lead: str = "") -> None:
         )
         return
     actions = [
-        postback(
-            _date_label(d), _data("date", t=topic.value, d=d.strftime("%Y%m%d")), _date_label(d)
-        )
+        postback(short_date(d), _data("date", t=topic.value, d=d.strftime("%Y%m%d")), short_date(d))
         for d in days[:11]  # quick replies hold 13: dates + 戻る + やめる
     ]
     turn.reply(
@@ -109,20 +103,20 @@ async def ask_time(turn: Turn, topic: Topic, day: date) -> None:
     slots = await rules.free_slots_on(turn.settings, day)
     if not slots:
         await ask_date(
-            turn, topic, f"申し訳ありません、{_date_label(day)}の空き枠はなくなりました。"
+            turn, topic, f"申し訳ありません、{short_date(day)}の空き枠はなくなりました。"
         )
         return
     actions = [
         postback(
             f"{s.starts_at.astimezone(JST):%H:%M}",
             _data("slot", t=topic.value, s=s.id),
-            f"{_date_label(day)} {s.starts_at.astimezone(JST):%H:%M}",
+            f"{short_date(day)} {s.starts_at.astimezone(JST):%H:%M}",
         )
         for s in slots[:11]
     ]
     turn.reply(
         text(
-            f"{_date_label(day)}ですね。ご希望の時間をお選びください。",
+            f"{short_date(day)}ですね。ご希望の時間をお選びください。",
             [*actions, _back(_data("topic", t=topic.value)), _stop()],
         )
     )
