@@ -214,17 +214,17 @@ async def counsellors() -> list[str]:
 
 
 async def cancel_and_notify(request: Request, booking_id: int, reason: str) -> Booking:
-    """Cancel by staff, queue the resident's notice, and audit — all or nothing."""
-    async with in_transaction():
-        booking = await rules.cancel_by_staff(booking_id, reason)
-        await notify_staff_cancel(booking, reason)
-        await audit.record(
-            request,
-            "consult.booking.cancel",
-            "booking",
-            booking.id,
-            {"slot": booking.slot_id, "reason": reason},
-        )
+    """Cancel by staff, queue the resident's notice, and audit. Call inside a transaction,
+    so the three happen together or not at all."""
+    booking = await rules.cancel_by_staff(booking_id, reason)
+    await notify_staff_cancel(booking, reason)
+    await audit.record(
+        request,
+        "consult.booking.cancel",
+        "booking",
+        booking.id,
+        {"slot": booking.slot_id, "reason": reason},
+    )
     return booking
 
 
@@ -350,7 +350,8 @@ async def booking_cancel(request: Request) -> Response:
             message="理由は利用者への LINE のお知らせに載ります。戻って入力してください。",
         )
     try:
-        await cancel_and_notify(request, booking_id, reason)
+        async with in_transaction():
+            await cancel_and_notify(request, booking_id, reason)
     except rules.BookingError:
         return _to_detail(booking_id, "stale")
     return _to_detail(booking_id, "cancelled")

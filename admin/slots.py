@@ -26,6 +26,7 @@ from admin.auth import staff_required
 from admin.consultations import (
     REASON_MAX,
     bookable_slots,
+    cancel_and_notify,
     form_text,
     move_and_notify,
     parse_date,
@@ -35,7 +36,7 @@ from admin.consultations import (
 from admin.errors import error_page
 from admin.pages import render
 from line_app.flows.consult_cards import when
-from line_app.flows.reminders import notify_staff_cancel, notify_staff_change
+from line_app.flows.reminders import notify_staff_change
 from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method
 from shima import consultation as rules
 from shima.calendar import closed_days, holiday_name
@@ -525,7 +526,7 @@ async def slot_edit(request: Request) -> Response:
         async with in_transaction():
             if cancelling:
                 for booking in bookings:
-                    await _cancel_in_transaction(request, booking, reason)
+                    await cancel_and_notify(request, booking.id, reason)
             # Conditional: a booking that arrived meanwhile must still fit.
             changed = await ConsultationSlot.filter(
                 id=slot.id, is_active=True, booked_count__lte=data.capacity
@@ -555,18 +556,6 @@ async def slot_edit(request: Request) -> Response:
         context["bookings"] = await active_bookings(slot.id)
         return _form_page(request, "admin/consult/slot_form.html", context, errors)
     return _to_week(data.day, "updated")
-
-
-async def _cancel_in_transaction(request: Request, booking: Booking, reason: str) -> None:
-    cancelled = await rules.cancel_by_staff(booking.id, reason)
-    await notify_staff_cancel(cancelled, reason)
-    await audit.record(
-        request,
-        "consult.booking.cancel",
-        "booking",
-        booking.id,
-        {"slot": booking.slot_id, "reason": reason},
-    )
 
 
 @staff_required
@@ -609,7 +598,7 @@ async def slot_delete(request: Request) -> Response:
                     if action == "move" and target is not None:
                         await move_and_notify(request, booking, target, reason)
                     else:
-                        await _cancel_in_transaction(request, booking, reason)
+                        await cancel_and_notify(request, booking.id, reason)
                 await _remove_slot(slot)
                 await audit.record(
                     request,
