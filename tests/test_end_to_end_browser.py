@@ -3,58 +3,22 @@ books a consultation in the simulator; staff log into the admin and find them an
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.line_app.test_simulator_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server
 
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    import time
-
-    import httpx2
-
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SHIMA_"))}
-    env.update(DATABASE_URL=f"sqlite://{tmp_path / 'e2e.sqlite3'}", PORT=str(port))
-    shima = [sys.executable, "-m", "shima.cli"]
-    for step in (["migrate"], ["seed-demo"], ["create-staff", "desk@example.jp", "--name", "窓口"]):
-        subprocess.run(
-            [*shima, *step],
-            env={**env, "SHIMA_PASSWORD": PASSWORD},
-            cwd=tmp_path,
-            check=True,
-            capture_output=True,
-        )
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen([*shima, "serve"], env=env, cwd=tmp_path, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx2.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (
-                tmp_path / "server.log"
-            ).read_text()
-            time.sleep(0.1)
+    setup = (["migrate"], ["seed-demo"], ["create-staff", "desk@example.jp", "--name", "窓口"])
+    with shima_server(tmp_path, setup, SHIMA_PASSWORD=PASSWORD) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 async def tap(page: Page, label: str) -> None:

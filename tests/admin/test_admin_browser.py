@@ -16,15 +16,7 @@ from shima.app import create_app
 from shima.settings import Settings
 from shima.timeutil import now
 from tests.admin.conftest import PASSWORD, STAFF_EMAIL
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.mark.browser
@@ -41,7 +33,7 @@ async def test_sign_in_and_see_the_dashboard(settings: Settings, staff_user: Sta
     )
     app = create_app(settings, init_db=False)
     async with serve_on_loopback(app) as base_url, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = await browser.new_context(
                 viewport={"width": 1280, "height": 800}, locale="ja-JP"

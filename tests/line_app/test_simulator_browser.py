@@ -4,70 +4,20 @@ errors or CSP violations."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`shima migrate` then `shima serve` in simulator mode, on a free port."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SHIMA_"))}
-    env.update(
-        DATABASE_URL=f"sqlite://{tmp_path / 'sim.sqlite3'}",
-        PORT=str(port),
-        PYTHONUNBUFFERED="1",
-    )
-    shima = [sys.executable, "-m", "shima.cli"]
-    subprocess.run([*shima, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen([*shima, "serve"], env=env, cwd=tmp_path, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx2.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "server.log").read_text())
-            time.sleep(0.1)
+    with shima_server(tmp_path) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 async def _bot_bubbles(page: Page) -> int:
