@@ -15,7 +15,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin.sessions import COOKIE_PATH, settings_of
+from admin.sessions import set_admin_cookie, settings_of
 
 FIELD_NAME = "csrf_token"
 HEADER_NAME = "x-csrf-token"
@@ -73,11 +73,4 @@ async def login_token_valid(request: Request) -> bool:
 
 
 def set_login_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(
-        LOGIN_COOKIE_NAME,
-        token,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=settings_of(request).secure_cookies,
-    )
+    set_admin_cookie(request, response, LOGIN_COOKIE_NAME, token)

@@ -92,16 +92,21 @@ async def end_session(request: Request) -> None:
         await StaffSession.filter(id=session_id(token)).delete()
 
 
-def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    # No max_age: a browser-session cookie; the server enforces idle and absolute limits.
+def set_admin_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """Every admin cookie: HttpOnly, SameSite=Lax, /admin only, Secure behind HTTPS.
+    No max_age: browser-session cookies; the server enforces idle and absolute limits."""
     response.set_cookie(
-        COOKIE_NAME,
-        token,
+        name,
+        value,
         path=COOKIE_PATH,
         httponly=True,
         samesite="lax",
         secure=settings_of(request).secure_cookies,
     )
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    set_admin_cookie(request, response, COOKIE_NAME, token)
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:

@@ -163,6 +163,17 @@ class SlotInput:
     def methods_value(self) -> str:
         return ",".join(m.value for m in self.methods)
 
+    def columns(self) -> dict[str, Any]:
+        """The slot's stored fields, for create and update alike."""
+        return {
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "counsellor": self.counsellor,
+            "methods": self.methods_value,
+            "capacity": self.capacity,
+            "note": self.note,
+        }
+
 
 def chosen_methods(form: FormData | Mapping[str, Any]) -> tuple[Method, ...]:
     values = form.getlist("methods") if isinstance(form, FormData) else form.get("methods", [])
@@ -278,14 +289,7 @@ async def slot_new(request: Request) -> Response:
             request, "admin/consult/slot_form.html", {"values": form_values(form)}, errors
         )
     async with in_transaction():
-        slot = await ConsultationSlot.create(
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
-            counsellor=data.counsellor,
-            methods=data.methods_value,
-            capacity=data.capacity,
-            note=data.note,
-        )
+        slot = await ConsultationSlot.create(**data.columns())
         await audit.record(request, "consult.slot.create", "slot", slot.id)
     return _to_week(data.day, "created")
 
@@ -530,14 +534,7 @@ async def slot_edit(request: Request) -> Response:
             # Conditional: a booking that arrived meanwhile must still fit.
             changed = await ConsultationSlot.filter(
                 id=slot.id, is_active=True, booked_count__lte=data.capacity
-            ).update(
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                counsellor=data.counsellor,
-                methods=data.methods_value,
-                capacity=data.capacity,
-                note=data.note,
-            )
+            ).update(**data.columns())
             if changed != 1:
                 raise SlotChanged
             if bookings and moved and action == "notify":
