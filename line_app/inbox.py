@@ -109,19 +109,14 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxE
     )
 
 
-async def finish(event: InboxEvent) -> bool:
-    """Mark done (inside the flow's transaction). False if our lease was lost."""
-    updated = await InboxEvent.filter(
-        id=event.id, worker_id=event.worker_id, status=InboxStatus.PROCESSING
+async def finish(events: list[InboxEvent]) -> bool:
+    """Mark handled events done (inside their transaction). False if any lease was lost."""
+    done = await InboxEvent.filter(
+        id__in=[e.id for e in events],
+        worker_id=events[0].worker_id,
+        status=InboxStatus.PROCESSING,
     ).update(status=InboxStatus.DONE, processed_at=now(), lease_until=None, last_error=None)
-    return updated == 1
-
-
-async def finish_batch(claim_token: str) -> int:
-    """Mark a whole claimed batch done (inside its transaction); returns rows marked."""
-    return await InboxEvent.filter(worker_id=claim_token, status=InboxStatus.PROCESSING).update(
-        status=InboxStatus.DONE, processed_at=now(), lease_until=None, last_error=None
-    )
+    return done == len(events)
 
 
 async def fail(event: InboxEvent, error: str, retry_in: float) -> None:

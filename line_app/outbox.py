@@ -12,6 +12,7 @@ Delivery rules (one place):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
@@ -134,8 +135,6 @@ async def next_due_in(default: float) -> float:
 
 async def deliver_batch(rows: list[OutboxMessage], line: LineClient, settings: Settings) -> None:
     """Deliver claimed rows (one per user, so they may go concurrently)."""
-    import asyncio
-
     at = now()
     replying = [r for r in rows if _reply_is_fresh(r, at)]
     ambiguous = {r.id for r in replying if r.reply_attempted_at is not None}

@@ -25,7 +25,7 @@ class Turn:
 
     @property
     def payload(self) -> dict[str, Any]:
-        return dict(self.event.payload)
+        return self.event.payload  # type: ignore[no-any-return]
 
     @property
     def user_id(self) -> str:
@@ -52,7 +52,3 @@ class Turn:
         )
         self.replies = []
         return rows
-
-    async def flush(self) -> None:
-        """Queue the answer in the outbox (inside the turn's transaction)."""
-        await outbox.save_all(self.outbox_rows())

@@ -43,10 +43,6 @@ async def _residents_for(user_ids: list[str]) -> dict[str, Resident]:
     return found
 
 
-class _RetryOneByOne(Exception):
-    pass
-
-
 class LeaseLost(Exception):
     """Another worker took the row over (our lease expired): roll our work back."""
 
@@ -152,30 +148,29 @@ class Worker:
             return 0
         # Network look-ups first (never inside a transaction), all users at once.
         names = await asyncio.gather(*(router.prefetch(e, self.line) for e in events))
-        fresh = [(e, n) for e, n in zip(events, names, strict=True) if e.attempts <= 1]
-        try:
-            # The common case: the whole batch (one event per user) in one transaction,
-            # one commit instead of one per event.
-            if len(fresh) != len(events):
-                raise _RetryOneByOne
-            async with in_transaction():
-                await self._handle_batch(fresh)
-        except Exception as exc:
-            # Something failed or was retried: isolate every event in its own transaction,
-            # so one bad event cannot hold the others back. The batch was rolled back.
-            if not isinstance(exc, _RetryOneByOne):
-                log.info(
-                    "batch of %s rolled back (%s); one by one", len(events), type(exc).__name__
-                )
-            for event, name in zip(events, names, strict=True):
+        pairs = list(zip(events, names, strict=True))
+        # The common case: the whole batch (one event per user) in one transaction, one
+        # commit instead of one per event. Retried events, or a batch that fails, go one
+        # by one, so one bad event cannot hold the others back.
+        if not (all(e.attempts <= 1 for e in events) and await self._try_batch(pairs)):
+            for event, name in pairs:
                 await self._process(event, name)
         self._outbox_wake.set()
         return len(events)
 
-    async def _handle_batch(self, items: list[tuple[InboxEvent, str | None]]) -> None:
-        """The batch's flows in one transaction: residents looked up together, replies
-        inserted together, and the events marked done together (a few statements instead of
-        several per event)."""
+    async def _try_batch(self, pairs: list[tuple[InboxEvent, str | None]]) -> bool:
+        try:
+            async with in_transaction():
+                await self._handle(pairs)
+        except Exception as exc:  # rolled back as a whole
+            log.info("batch of %s rolled back (%s); one by one", len(pairs), type(exc).__name__)
+            return False
+        return True
+
+    async def _handle(self, items: list[tuple[InboxEvent, str | None]]) -> None:
+        """Events' flows inside the caller's transaction: residents looked up together,
+        replies inserted together, and the events marked done together (a few statements
+        for a whole batch)."""
         users = [event.line_user_id for event, _ in items]
         residents = await _residents_for(users)
         preloaded = await state.preload(users)
@@ -188,15 +183,7 @@ class Worker:
         finally:
             state.forget(preloaded)
         await outbox.save_all(rows)
-        if await inbox.finish_batch(items[0][0].worker_id or "") != len(items):
-            raise LeaseLost
-
-    async def _handle(self, event: InboxEvent, name: str | None) -> None:
-        resident, _ = await Resident.get_or_create(line_user_id=event.line_user_id)
-        turn = Turn(event, resident, self.settings, profile_name=name)
-        await router.handle(turn)
-        await turn.flush()
-        if not await inbox.finish(event):
+        if not await inbox.finish([event for event, _ in items]):
             raise LeaseLost
 
     async def _process(self, event: InboxEvent, name: str | None) -> None:
@@ -205,7 +192,7 @@ class Worker:
             return
         try:
             async with in_transaction():
-                await self._handle(event, name)
+                await self._handle([(event, name)])
         except LeaseLost:
             log.warning("inbox event %s was taken over by another worker", event.id)
         except Exception as exc:

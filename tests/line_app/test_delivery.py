@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 import httpx2
+import pytest
 
 from line_app import outbox
 from line_app.client import LineClient
@@ -246,3 +247,30 @@ async def test_worker_gives_way_to_webhooks_but_never_starves(
         webhook.pressure.inflight -= 1
         await worker.stop()
     assert len(fake_line.delivered("U1")) == 1
+
+
+async def test_a_failing_flow_does_not_hold_back_the_rest_of_the_batch(
+    client: httpx2.AsyncClient,
+    fake_line: FakeLinePlatform,
+    worker: Worker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from line_app import router
+
+    real_handle = router.handle
+
+    async def broken_for_u1(turn):  # type: ignore[no-untyped-def]
+        if turn.user_id == "U1":
+            raise RuntimeError("bug in a flow")
+        await real_handle(turn)
+
+    monkeypatch.setattr(router, "handle", broken_for_u1)
+    await say(client, fake_line, "U1", "メニュー")
+    await say(client, fake_line, "U2", "メニュー")
+    assert await worker.run_inbox_once() == 2  # one batch: rolled back, then one by one
+    await worker.run_outbox_once()
+    assert len(fake_line.delivered("U2")) == 1
+    assert fake_line.delivered("U1") == []
+    failed = await InboxEvent.get(line_user_id="U1")
+    assert failed.status == InboxStatus.PENDING and failed.last_error == "RuntimeError"
+    assert await OutboxMessage.filter(line_user_id="U1").count() == 0
