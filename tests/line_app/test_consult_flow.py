@@ -329,3 +329,22 @@ async def test_reminder_survives_a_worker_dying_mid_run(
     assert await restarted.run_schedule_once() == 1
     assert await restarted.run_schedule_once() == 0
     assert await OutboxMessage.filter(kind="reminder").count() == 1
+
+
+async def test_closed_days_are_never_offered(resident: Resident_) -> None:
+    from models.consultation import Closure
+    from shima.timeutil import JST
+
+    [slot] = await make_slots(1, hours_ahead=30)
+    day = slot.starts_at.astimezone(JST).date()
+    await resident.say("予約")
+    await resident.tap(resident.button("開業・独立"))
+    assert day.strftime("%Y%m%d") in str(resident.actions())
+    await Closure.create(date=day, reason="施設点検")
+    await resident.say("予約")
+    await resident.tap(resident.button("開業・独立"))
+    assert "すべて埋まっています" in resident.text()
+    # A button shown before the closure was entered cannot book it either.
+    await resident.tap(f"flow=consult&step=slot&t=start&s={slot.id}")
+    assert "この枠は埋まりました" in resident.text()
+    assert await Booking.all().count() == 0

@@ -274,3 +274,19 @@ async def test_a_failing_flow_does_not_hold_back_the_rest_of_the_batch(
     failed = await InboxEvent.get(line_user_id="U1")
     assert failed.status == InboxStatus.PENDING and failed.last_error == "RuntimeError"
     assert await OutboxMessage.filter(line_user_id="U1").count() == 0
+
+
+async def test_graceful_shutdown_releases_what_the_worker_holds(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    from line_app import inbox
+
+    await say(client, fake_line, "U1", "メニュー")
+    [held] = await inbox.claim(worker.id, 10, 60)  # claimed with a long lease, not handled
+    await worker.stop()
+    event = await InboxEvent.get(id=held.id)
+    assert event.status == InboxStatus.PENDING and event.lease_until is None
+    assert event.attempts == 0  # a release is not a failed attempt
+    other = Worker(worker.settings, worker.line)
+    await other.drain()
+    assert len(fake_line.delivered("U1")) == 1
