@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from admin import audit
 from admin.auth import staff_required
-from admin.consultations import todays_consultations
+from admin.consult.bookings import todays_consultations
 from admin.pages import render
 from models.outbox import OutboxMessage, OutboxStatus
 from models.residents import Resident

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
-from admin.middleware import security_headers
 from admin.pages import render
+from shima.middleware import security_headers
 
 log = logging.getLogger("shima.admin")
 

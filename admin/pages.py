@@ -27,7 +27,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("dashboard", "ダッシュボード", "/admin/"),
     NavItem("residents", "利用者", "/admin/residents"),
-    NavItem("dead_letters", "未配信メッセージ", "/admin/undelivered"),
+    NavItem("undelivered", "未配信メッセージ", "/admin/undelivered"),
     NavItem("audit", "監査ログ", "/admin/audit", admin_only=True),
 )
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Route
 
-from admin import audit_log, dashboard, dead_letters, login, residents
+from admin import audit_log, dashboard, login, residents, undelivered
 from admin.auth import is_guarded
-from admin.consultations import consult_routes
+from admin.consult.bookings import consult_routes
 
 MAX_FORM_BYTES = 64 * 1024  # admin forms are small
 
@@ -33,18 +33,18 @@ def routes() -> list[BaseRoute]:
         _route("/", dashboard.dashboard, ["GET"], "dashboard"),
         _route("/residents", residents.resident_list, ["GET"], "residents"),
         _route("/residents/{resident_id:int}", residents.resident_detail, ["GET"], "resident"),
-        _route("/undelivered", dead_letters.dead_letter_list, ["GET"], "dead_letters"),
+        _route("/undelivered", undelivered.undelivered_list, ["GET"], "undelivered"),
         _route(
             "/undelivered/{message_id:int}/requeue",
-            dead_letters.requeue,
+            undelivered.requeue,
             ["POST"],
-            "dead_letter_requeue",
+            "undelivered_requeue",
         ),
         _route(
             "/undelivered/{message_id:int}/discard",
-            dead_letters.discard,
+            undelivered.discard,
             ["POST"],
-            "dead_letter_discard",
+            "undelivered_discard",
         ),
         _route("/audit", audit_log.audit_log, ["GET"], "audit_log"),
         *consult_routes(),

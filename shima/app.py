@@ -14,13 +14,13 @@ from starlette.staticfiles import StaticFiles
 from tortoise import Tortoise
 
 from admin.errors import exception_handlers
-from admin.middleware import SecurityHeadersMiddleware
 from admin.routes import routes as admin_routes
 from line_app import simulator
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from line_app.webhook import callback
 from shima import db
+from shima.middleware import SecurityHeadersMiddleware
 from shima.settings import FAKE_LINE_PATH, ROOT, Settings, load_settings
 from shima.worker import Worker
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, time, timedelta
 
 from models.consultation import ConsultationSlot
-from shima.calendar import closed_days
+from shima.domain.calendar import closed_days
 from shima.timeutil import jst_datetime, today_jst
 
 DEMO_COUNSELLORS = ("田中（コミュニティマネージャー）", "森（キャリア相談員）")

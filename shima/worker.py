@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from line_app import inbox, outbox, router, state, webhook
 from line_app.client import LineClient
-from line_app.flows import reminders
+from line_app.notices import consult as consult_notices
 from line_app.turn import Turn
 from models.inbox import InboxEvent
 from models.residents import Resident
@@ -138,7 +138,7 @@ class Worker:
     async def run_schedule_once(self) -> int:
         """Queue what is due by the clock (the day-before reminders)."""
         async with in_transaction():
-            return await reminders.queue_due_reminders(self.settings)
+            return await consult_notices.queue_due_reminders(self.settings)
 
     # -- inbox -------------------------------------------------------------------------
 

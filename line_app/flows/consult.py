@@ -24,7 +24,7 @@ from line_app.router import register
 from line_app.turn import Turn
 from models.consultation import Booking, ConsultationSlot, Method, Topic
 from models.conversation import ConversationState
-from shima import consultation as rules
+from shima.domain import consultation as rules
 from shima.timeutil import JST, short_date
 
 FLOW = "consult"

@@ -13,12 +13,12 @@ import httpx2
 from starlette.routing import Mount, Route
 from tortoise.transactions import in_transaction
 
-from admin.consultations import todays_consultations
+from admin.consult.bookings import todays_consultations
 from models.audit import AuditLog
 from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method, Topic
 from models.outbox import OutboxMessage
 from models.residents import Resident
-from shima import consultation as rules
+from shima.domain import consultation as rules
 from shima.settings import Settings
 from shima.timeutil import JST, now
 from tests.admin.conftest import page_csrf
@@ -35,7 +35,7 @@ def jst(day: date, hour: int, minute: int = 0) -> datetime:
 
 def future_day(days: int = 10) -> date:
     """A weekday at least `days` ahead that is not a holiday or 年末年始."""
-    from shima.calendar import holiday_name
+    from shima.domain.calendar import holiday_name
 
     day = now().astimezone(JST).date() + timedelta(days=days)
     while day.weekday() >= 5 or holiday_name(day):

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from admin.errors import exception_handlers
-from admin.middleware import SecurityHeadersMiddleware
+from shima.middleware import SecurityHeadersMiddleware
 from shima.settings import Settings
 
 

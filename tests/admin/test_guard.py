@@ -36,8 +36,8 @@ def admin_routes(app: Starlette) -> list[tuple[str, str, str]]:
 
 def test_the_enumeration_sees_the_pages(client: httpx2.AsyncClient) -> None:
     names = {name for _, _, name in admin_routes(client.app)}  # type: ignore[attr-defined]
-    assert {"dashboard", "residents", "resident", "dead_letters", "audit_log"} <= names
-    assert {"logout", "dead_letter_requeue", "dead_letter_discard"} <= names
+    assert {"dashboard", "residents", "resident", "undelivered", "audit_log"} <= names
+    assert {"logout", "undelivered_requeue", "undelivered_discard"} <= names
 
 
 async def test_every_admin_route_refuses_anonymous_users(client: httpx2.AsyncClient) -> None:

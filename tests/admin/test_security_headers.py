@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx2
 
-from admin.middleware import CONTENT_SECURITY_POLICY
+from shima.middleware import CONTENT_SECURITY_POLICY
 
 EXPECTED = {
     "x-content-type-options": "nosniff",

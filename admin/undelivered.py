@@ -60,7 +60,7 @@ def summarise(messages: Any) -> str:
 
 
 @staff_required
-async def dead_letter_list(request: Request) -> Response:
+async def undelivered_list(request: Request) -> Response:
     dead = OutboxMessage.filter(status=OutboxStatus.DEAD)
     page = paginate(request, await dead.count())
     rows = await dead.order_by("-id").offset(page.offset).limit(page.per_page)
@@ -79,7 +79,7 @@ async def dead_letter_list(request: Request) -> Response:
     outcome = OUTCOMES.get(request.query_params.get("done", ""))
     return render(
         request,
-        "admin/dead_letters.html",
+        "admin/undelivered.html",
         {
             "items": items,
             "page": page,
@@ -87,7 +87,7 @@ async def dead_letter_list(request: Request) -> Response:
             "prev_url": page_url(request, page.number - 1),
             "next_url": page_url(request, page.number + 1),
         },
-        active="dead_letters",
+        active="undelivered",
     )
 
 

@@ -7,7 +7,7 @@ from line_app import outbox
 from line_app.flows.consult_cards import HOW_TO_MEET, when
 from line_app.messages import Action, postback, postback_data, text
 from models.consultation import Booking, Method, Topic
-from shima import consultation as rules
+from shima.domain import consultation as rules
 from shima.settings import Settings
 
 CAN_CANCEL = "ご都合が悪くなったときは、マイページからキャンセルできます。"

@@ -2,8 +2,8 @@
 weekly pattern (closed days and identical slots skipped), editing and deleting a slot without
 orphaning its bookings, and the centre's closures.
 
-Seats are counted by shima.consultation (booked_count is never written here except through
-its rules); closed days come from shima.calendar.
+Seats are counted by shima.domain.consultation (booked_count is never written here except through
+its rules); closed days come from shima.domain.calendar.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 
 from admin import audit
 from admin.auth import staff_required
-from admin.consultations import (
+from admin.consult.bookings import (
     REASON_MAX,
     bookable_slots,
     cancel_and_notify,
@@ -36,10 +36,10 @@ from admin.consultations import (
 from admin.errors import error_page
 from admin.pages import render
 from line_app.flows.consult_cards import when
-from line_app.flows.reminders import notify_staff_change
+from line_app.notices.consult import notify_staff_change
 from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method
-from shima import consultation as rules
-from shima.calendar import closed_days, holiday_name
+from shima.domain import consultation as rules
+from shima.domain.calendar import closed_days, holiday_name
 from shima.timeutil import JST, WEEKDAYS_JA, jst_datetime, short_date, today_jst
 
 SLOTS_PATH = "/admin/consult/slots"

@@ -2,7 +2,7 @@
 the resident's history, staff actions (cancel with a reason, 来所済み / 無断キャンセル,
 代理予約), the CSV export, and today's consultations for the dashboard.
 
-The rules live in shima.consultation and the resident notices in line_app.flows.reminders;
+The rules live in shima.domain.consultation and the resident notices in line_app.notices.consult;
 this module translates forms into calls to them. Every view of booking data and every change
 is recorded in the audit log.
 """
@@ -30,14 +30,14 @@ from admin.errors import error_page
 from admin.pages import page_url, paginate, render
 from admin.sessions import settings_of
 from line_app.flows.consult_cards import when
-from line_app.flows.reminders import (
+from line_app.notices.consult import (
     notify_staff_booking,
     notify_staff_cancel,
     notify_staff_change,
 )
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
 from models.residents import Resident
-from shima import consultation as rules
+from shima.domain import consultation as rules
 from shima.timeutil import JST, jst_datetime, now, today_jst
 
 LIST_PATH = "/admin/consult/bookings"
@@ -560,7 +560,7 @@ async def todays_consultations() -> list[Booking]:
 def consult_routes() -> list[BaseRoute]:
     """The 相談予約 pages, to be listed in admin.routes.routes() (all guarded)."""
     # Imported here: admin.routes imports this module to build its list.
-    from admin import slots
+    from admin.consult import slots
     from admin.routes import _route
 
     return [

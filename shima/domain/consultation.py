@@ -12,7 +12,7 @@ from tortoise.expressions import F
 
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
 from models.residents import Resident
-from shima.calendar import closed_days
+from shima.domain.calendar import closed_days
 from shima.settings import Settings
 from shima.timeutil import JST, jst_datetime, now, today_jst
 
