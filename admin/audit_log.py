@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin import registry
 from admin.audit import ACTION_LABELS, DETAIL_LABELS, TARGET_LABELS
 from admin.auth import require_role
 from admin.pages import page_url, paginate, render
@@ -24,20 +25,22 @@ async def audit_log(request: Request) -> Response:
         .limit(page.per_page)
         .select_related("staff")
     )
+    areas = registry.of(request)
+    labels = {**ACTION_LABELS, **areas.audit_labels}
     known = {
         str(a)
         for a in await AuditLog.all().order_by("action").distinct().values_list("action", flat=True)
     }
-    actions = sorted(known | set(ACTION_LABELS), key=lambda a: (a not in ACTION_LABELS, a))
+    actions = sorted(known | set(labels), key=lambda a: (a not in labels, a))
     return render(
         request,
         "admin/audit_log.html",
         {
             "entries": rows,
             "action": action,
-            "actions": [(a, ACTION_LABELS.get(a, a)) for a in actions],
-            "labels": ACTION_LABELS,
-            "target_labels": TARGET_LABELS,
+            "actions": [(a, labels.get(a, a)) for a in actions],
+            "labels": labels,
+            "target_labels": {**TARGET_LABELS, **areas.target_labels},
             "detail_labels": DETAIL_LABELS,
             "page": page,
             "prev_url": page_url(request, page.number - 1),

@@ -1,4 +1,5 @@
-"""The dashboard: headline counts, with room for the KPI cards later flows add."""
+"""The dashboard: headline counts, then each area's part (from the registry), with room for
+the KPI cards later areas add."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from admin import audit
+from admin import registry
 from admin.auth import staff_required
-from admin.consult.bookings import todays_consultations
 from admin.pages import render
 from models.outbox import OutboxMessage, OutboxStatus
 from models.residents import Resident
@@ -42,9 +42,6 @@ async def dashboard(request: Request) -> Response:
     # KPI cards for bookings, courses, the market and surveys are added here by their areas
     # (a list of Card like headline_cards()), shown in the "kpi" section of the template.
     kpi_cards: list[Card] = []
-    todays = await todays_consultations()
-    if todays:  # residents' names are on the page
-        await audit.record(request, "dashboard.today", "booking", "", {"count": len(todays)})
     return render(
         request,
         "admin/dashboard.html",
@@ -52,7 +49,7 @@ async def dashboard(request: Request) -> Response:
             "cards": await headline_cards(),
             "kpi_cards": kpi_cards,
             "today": now(),
-            "todays": todays,
+            "parts": await registry.of(request).dashboard_parts(request),
         },
         active="dashboard",
     )

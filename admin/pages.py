@@ -11,25 +11,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from admin import registry
 from shima.templating import templates
 
 PER_PAGE = 50
-
-
-@dataclass(frozen=True)
-class NavItem:
-    key: str
-    label: str
-    href: str
-    admin_only: bool = False
-
-
-NAV: tuple[NavItem, ...] = (
-    NavItem("dashboard", "ダッシュボード", "/admin/"),
-    NavItem("residents", "利用者", "/admin/residents"),
-    NavItem("undelivered", "未配信メッセージ", "/admin/undelivered"),
-    NavItem("audit", "監査ログ", "/admin/audit", admin_only=True),
-)
 
 
 def render(
@@ -47,7 +32,9 @@ def render(
         "staff": staff,
         "csrf_token": session.csrf_token if session is not None else "",
         "nav": [
-            item for item in NAV if staff is not None and (staff.is_admin or not item.admin_only)
+            item
+            for item in registry.of(request).nav
+            if staff is not None and (staff.is_admin or not item.admin_only)
         ],
         "active": active,
     }

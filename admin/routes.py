@@ -1,32 +1,19 @@
 """The admin's routes, mounted at /admin by the app factory.
 
-Every endpoint must be guarded (`staff_required` / `require_role`) unless it is listed in
-PUBLIC: building the routes fails otherwise, so a new page cannot be left open by mistake.
+Every route is built with admin.routing.route, which refuses an unguarded endpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from admin import audit_log, dashboard, login, residents, undelivered
-from admin.auth import is_guarded
-from admin.consult.bookings import consult_routes
-
-MAX_FORM_BYTES = 64 * 1024  # admin forms are small
-
-PUBLIC = frozenset({"login"})  # route names reachable without a session
+from admin.registry import AdminAreas
+from admin.routing import route as _route
 
 
-def _route(path: str, endpoint: Callable[..., Any], methods: list[str], name: str) -> Route:
-    if name not in PUBLIC and not is_guarded(endpoint):
-        raise RuntimeError(f"admin route {path} is not guarded")
-    return Route(path, endpoint, methods=methods, name=name, max_body_size=MAX_FORM_BYTES)
-
-
-def routes() -> list[BaseRoute]:
+def routes(areas: AdminAreas) -> list[BaseRoute]:
+    """The platform's pages, then each area's (from the registry, via the app factory)."""
     return [
         _route("/login", login.login_page, ["GET", "POST"], "login"),
         _route("/logout", login.logout, ["POST"], "logout"),
@@ -47,5 +34,5 @@ def routes() -> list[BaseRoute]:
             "undelivered_discard",
         ),
         _route("/audit", audit_log.audit_log, ["GET"], "audit_log"),
-        *consult_routes(),
+        *areas.routes(),
     ]

@@ -19,6 +19,7 @@ from line_app import simulator
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from line_app.webhook import callback
+from shima import areas as registry
 from shima import db
 from shima.middleware import SecurityHeadersMiddleware
 from shima.settings import FAKE_LINE_PATH, ROOT, Settings, load_settings
@@ -55,10 +56,11 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
             if init_db:
                 await Tortoise.close_connections()
 
+    admin_areas = registry.admin_areas()
     routes: list[Route | Mount] = [
         Route("/callback", callback, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
-        Mount("/admin", routes=admin_routes(), name="admin"),
+        Mount("/admin", routes=admin_routes(admin_areas), name="admin"),
         Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
     ]
     fake_line: FakeLinePlatform | None = None
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.add_middleware(SecurityHeadersMiddleware)
     app.state.settings = settings
+    app.state.admin_areas = admin_areas  # nav, audit labels, dashboard parts (admin.registry)
     app.state.fake_line = fake_line
     app.state.worker = None
     return app

@@ -46,9 +46,9 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from shima import demo
+    from shima import areas
 
-    summary = asyncio.run(_with_db(settings, demo.seed))
+    summary = asyncio.run(_with_db(settings, areas.seed_demo))
     print("デモデータを用意しました: " + (", ".join(summary) or "追加なし（用意済み）"))
     return 0
 

@@ -51,3 +51,9 @@ def format_date_ja(value: datetime) -> str:
     """`11月26日(木)` in JST."""
     local = to_jst(value)
     return f"{local.month}月{local.day}日({WEEKDAYS_JA[local.weekday()]})"
+
+
+def span_ja(start: datetime, end: datetime) -> str:
+    """「5月7日(水) 10:00〜10:50」: a slot's time as residents and staff read it."""
+    local, until = start.astimezone(JST), end.astimezone(JST)
+    return f"{format_date_ja(local)} {local:%H:%M}〜{until:%H:%M}"

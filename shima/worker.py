@@ -12,16 +12,16 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.transactions import in_transaction
 
 from line_app import inbox, outbox, router, state, webhook
 from line_app.client import LineClient
-from line_app.notices import consult as consult_notices
 from line_app.turn import Turn
 from models.inbox import InboxEvent
 from models.residents import Resident
+from shima import areas as registry
 from shima.settings import Settings
 from shima.timeutil import now
 
@@ -48,9 +48,16 @@ class LeaseLost(Exception):
 
 
 class Worker:
-    def __init__(self, settings: Settings, line: LineClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        line: LineClient,
+        areas: Sequence[registry.Area] = registry.AREAS,
+    ) -> None:
         self.settings = settings
         self.line = line
+        self.router = registry.line_router(areas)
+        self.jobs = registry.jobs(areas)
         self.id = f"{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._inbox_wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
@@ -136,9 +143,13 @@ class Worker:
                 await asyncio.sleep(0.25)
 
     async def run_schedule_once(self) -> int:
-        """Queue what is due by the clock (the day-before reminders)."""
-        async with in_transaction():
-            return await consult_notices.queue_due_reminders(self.settings)
+        """Run the areas' scheduled jobs (e.g. the day-before reminders), each in its own
+        transaction."""
+        queued = 0
+        for job in self.jobs:
+            async with in_transaction():
+                queued += await job.run(self.settings)
+        return queued
 
     # -- inbox -------------------------------------------------------------------------
 
@@ -178,7 +189,7 @@ class Worker:
         try:
             for event, name in items:
                 turn = Turn(event, residents[event.line_user_id], self.settings, profile_name=name)
-                await router.handle(turn)
+                await self.router.handle(turn)
                 rows.extend(turn.outbox_rows())
         finally:
             state.forget(preloaded)

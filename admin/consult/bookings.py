@@ -1,44 +1,34 @@
-"""相談予約 in the admin: the bookings list (filters, search, pages), a booking's detail with
-the resident's history, staff actions (cancel with a reason, 来所済み / 無断キャンセル,
-代理予約), the CSV export, and today's consultations for the dashboard.
+"""相談予約 bookings in the admin: the list (filters, search, pages), a booking's detail with
+the resident's history, and staff actions (cancel with a reason, 来所済み / 無断キャンセル).
 
-The rules live in shima.domain.consultation and the resident notices in line_app.notices.consult;
-this module translates forms into calls to them. Every view of booking data and every change
-is recorded in the audit log.
-"""
+The rules live in shima.domain.consultation and the resident notices in
+line_app.notices.consult; this module translates forms into calls to them. Every view of
+booking data and every change is recorded in the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute
-from tortoise.expressions import F, Subquery
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from admin import audit
 from admin.auth import staff_required
-from admin.csv_export import csv_response
 from admin.errors import error_page
+from admin.forms import flash, form_text, parse_date
 from admin.pages import page_url, paginate, render
 from admin.sessions import settings_of
-from line_app.flows.consult_cards import when
-from line_app.notices.consult import (
-    notify_staff_booking,
-    notify_staff_cancel,
-    notify_staff_change,
-)
-from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
+from line_app.notices import consult as consult_notices
+from models.consultation import Booking, BookingStatus, ConsultationSlot, Topic
 from models.residents import Resident
 from shima.domain import consultation as rules
-from shima.timeutil import JST, jst_datetime, now, today_jst
+from shima.timeutil import jst_datetime, today_jst
 
 LIST_PATH = "/admin/consult/bookings"
 EXPORT_BATCH = 1000  # rows fetched per query while streaming the CSV (keyset on id)
@@ -57,26 +47,6 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "created": ("success", "代理予約を登録しました。"),
     "stale": ("warning", "この予約はすでにキャンセルされているため、変更できません。"),
 }
-
-ACTION_LABELS = {
-    "consult.booking.list": "相談予約一覧の閲覧",
-    "consult.booking.view": "相談予約詳細の閲覧",
-    "consult.booking.export": "相談予約の CSV 出力",
-    "consult.booking.cancel": "相談予約のキャンセル",
-    "consult.booking.mark": "相談予約の来所記録",
-    "consult.booking.create": "相談の代理予約",
-    "consult.booking.move": "相談予約の日時変更",
-    "consult.resident.search": "代理予約の利用者検索",
-    "consult.slot.week": "相談枠（週）の閲覧",
-    "consult.slot.create": "相談枠の作成",
-    "consult.slot.bulk_create": "相談枠の一括作成",
-    "consult.slot.update": "相談枠の編集",
-    "consult.slot.delete": "相談枠の削除",
-    "consult.closure.create": "休館日の登録",
-    "consult.closure.delete": "休館日の削除",
-}
-# The audit page shows these labels; registered here so the area owns its own vocabulary.
-audit.ACTION_LABELS.update(ACTION_LABELS)
 
 CSV_HEADER = (
     "予約ID",
@@ -97,33 +67,6 @@ CSV_HEADER = (
 )
 BOOKED_BY_LABELS = {"line": "LINE", "staff": "スタッフ"}
 CANCELLED_BY_LABELS = {"resident": "利用者", "staff": "スタッフ"}
-
-
-# ---------- Small parsing helpers (forms and query strings) ----------
-
-
-def parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip()[:10])
-    except ValueError:
-        return None
-
-
-def parse_time(value: str | None) -> time | None:
-    try:
-        return time.fromisoformat((value or "").strip()[:5])
-    except ValueError:
-        return None
-
-
-def parse_int(value: object, default: int | None = None) -> int | None:
-    text = value.strip() if isinstance(value, str) else ""
-    return int(text) if text.isdigit() and len(text) <= 9 else default
-
-
-def form_text(form: FormData | Mapping[str, Any], name: str, limit: int) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 # ---------- Filters shared by the list and the CSV export ----------
@@ -214,10 +157,9 @@ async def counsellors() -> list[str]:
 
 
 async def cancel_and_notify(request: Request, booking_id: int, reason: str) -> Booking:
-    """Cancel by staff, queue the resident's notice, and audit. Call inside a transaction,
+    """Cancel by staff with the resident's notice, and audit. Call inside a transaction,
     so the three happen together or not at all."""
-    booking = await rules.cancel_by_staff(booking_id, reason)
-    await notify_staff_cancel(booking, reason)
+    booking = await consult_notices.cancel_by_staff(booking_id, reason)
     await audit.record(
         request,
         "consult.booking.cancel",
@@ -231,30 +173,23 @@ async def cancel_and_notify(request: Request, booking_id: int, reason: str) -> B
 async def move_and_notify(
     request: Request, booking: Booking, target_slot_id: int, reason: str
 ) -> Booking:
-    """Move a booking to another slot: the rules cancel the old one and book the new one (so
-    capacity is enforced as for any booking), and the resident hears of the change.
-    Call inside a transaction; raises BookingError when the target cannot take it."""
-    await booking.fetch_related("slot", "resident")
-    before = when(booking.slot)
-    moved = await rules.move_by_staff(
+    """Move a booking to another slot (the rules cancel the old one and book the new one, so
+    capacity is enforced as for any booking), tell the resident, and audit. Call inside a
+    transaction; raises BookingError when the target cannot take it."""
+    old, moved = await consult_notices.move_by_staff(
         booking.id, target_slot_id, reason[:REASON_MAX], settings_of(request)
     )
-    await notify_staff_change(moved, before, reason)
     await audit.record(
         request,
         "consult.booking.move",
         "booking",
         moved.id,
-        {"from_booking": booking.id, "from_slot": booking.slot_id, "to_slot": target_slot_id},
+        {"from_booking": old.id, "from_slot": old.slot_id, "to_slot": target_slot_id},
     )
     return moved
 
 
 # ---------- Pages ----------
-
-
-def _outcome(request: Request) -> tuple[str, str] | None:
-    return OUTCOMES.get(request.query_params.get("done", ""))
 
 
 @staff_required
@@ -293,7 +228,7 @@ async def booking_list(request: Request) -> Response:
             + (f"?{filters.query_string()}" if filters.params() else ""),
             "today": today_jst(),
             "page": page,
-            "outcome": _outcome(request),
+            "outcome": flash(request, OUTCOMES),
             "prev_url": page_url(request, page.number - 1),
             "next_url": page_url(request, page.number + 1),
         },
@@ -322,7 +257,7 @@ async def booking_detail(request: Request) -> Response:
         {
             "booking": booking,
             "history": history,
-            "outcome": _outcome(request),
+            "outcome": flash(request, OUTCOMES),
             "error": "",
             "booked_by_labels": BOOKED_BY_LABELS,
             "cancelled_by_labels": CANCELLED_BY_LABELS,
@@ -332,7 +267,7 @@ async def booking_detail(request: Request) -> Response:
     )
 
 
-def _to_detail(booking_id: int, outcome: str) -> Response:
+def to_detail(booking_id: int, outcome: str) -> Response:
     return RedirectResponse(f"{LIST_PATH}/{booking_id}?done={outcome}", status_code=303)
 
 
@@ -353,8 +288,8 @@ async def booking_cancel(request: Request) -> Response:
         async with in_transaction():
             await cancel_and_notify(request, booking_id, reason)
     except rules.BookingError:
-        return _to_detail(booking_id, "stale")
-    return _to_detail(booking_id, "cancelled")
+        return to_detail(booking_id, "stale")
+    return to_detail(booking_id, "cancelled")
 
 
 @staff_required
@@ -374,232 +309,5 @@ async def booking_mark(request: Request) -> Response:
                 request, "consult.booking.mark", "booking", booking_id, {"status": value}
             )
     except rules.BookingError:
-        return _to_detail(booking_id, "stale")
-    return _to_detail(booking_id, value)
-
-
-async def bookable_slots(request: Request) -> list[ConsultationSlot]:
-    """Slots with a free seat that have not ended (staff may book a walk-in late; the rules
-    decide — this list only offers choices)."""
-    start = now()
-    return (
-        await ConsultationSlot.filter(
-            is_active=True,
-            booked_count__lt=F("capacity"),
-            ends_at__gt=start,
-            starts_at__lt=start + timedelta(days=BOOKABLE_DAYS),
-        )
-        .order_by("starts_at", "id")
-        .limit(500)
-    )
-
-
-@staff_required
-async def booking_new(request: Request) -> Response:
-    """代理予約: find the resident, then pick a free slot, topic, method and note."""
-    error = ""
-    form: FormData | Mapping[str, str] = request.query_params
-    if request.method == "POST":
-        form = await request.form()
-    q = form_text(form, "q", 100)
-    resident_id = parse_int(form.get("resident"))
-    resident = await Resident.get_or_none(id=resident_id) if resident_id else None
-    if request.method == "POST" and resident is not None:
-        slot_id = parse_int(form.get("slot"))
-        topic = form_text(form, "topic", 16)
-        method = form_text(form, "method", 16)
-        note = form_text(form, "note", NOTE_MAX)
-        if slot_id is None or topic not in Topic._value2member_map_:
-            error = "相談枠と相談内容を選んでください。"
-        elif method not in Method._value2member_map_:
-            error = "相談方法を選んでください。"
-        else:
-            try:
-                async with in_transaction():
-                    booking = await rules.book(
-                        resident,
-                        rules.BookingRequest(
-                            slot_id=slot_id,
-                            topic=Topic(topic),
-                            method=Method(method),
-                            note=note,
-                            booked_by="staff",
-                        ),
-                        settings_of(request),
-                    )
-                    await notify_staff_booking(booking)
-                    await audit.record(
-                        request,
-                        "consult.booking.create",
-                        "booking",
-                        booking.id,
-                        {"resident": resident.id, "slot": slot_id},
-                    )
-            except rules.BookingError as exc:
-                error = exc.message
-            else:
-                return _to_detail(booking.id, "created")
-    matches: list[Resident] = []
-    if q and resident is None:
-        matches = (
-            await Resident.filter(display_name__icontains=q)
-            .order_by("display_name", "id")
-            .limit(RESIDENT_SEARCH_LIMIT)
-        )
-        await audit.record(request, "consult.resident.search", "resident", "", {"q": q})
-    elif resident is not None:
-        await audit.record(request, "resident.view", "resident", resident.id, {"for": "代理予約"})
-    return render(
-        request,
-        "admin/consult/booking_new.html",
-        {
-            "q": q,
-            "matches": matches,
-            "resident": resident,
-            "slots": await bookable_slots(request) if resident is not None else [],
-            "topics": list(Topic),
-            "methods": list(Method),
-            "form": form,
-            "error": error,
-            "note_max": NOTE_MAX,
-        },
-        status_code=400 if error else 200,
-        active="consult_new",
-    )
-
-
-# ---------- CSV export ----------
-
-
-async def export_rows(filters: BookingFilters) -> AsyncIterator[Sequence[object]]:
-    """Rows for the CSV, fetched EXPORT_BATCH at a time by id (keyset: no OFFSET, never
-    the whole table in memory)."""
-    last_id = 0
-    base = filters.apply(Booking.all())
-    while True:
-        batch = (
-            await base.filter(id__gt=last_id)
-            .order_by("id")
-            .limit(EXPORT_BATCH)
-            .values(
-                "id",
-                "slot__starts_at",
-                "slot__ends_at",
-                "slot__counsellor",
-                "resident_id",
-                "resident__display_name",
-                "topic",
-                "method",
-                "status",
-                "note",
-                "booked_by",
-                "created_at",
-                "cancelled_at",
-                "cancel_reason",
-            )
-        )
-        if not batch:
-            return
-        for row in batch:
-            starts: datetime = row["slot__starts_at"].astimezone(JST)
-            ends: datetime = row["slot__ends_at"].astimezone(JST)
-            cancelled = row["cancelled_at"]
-            yield (
-                row["id"],
-                starts.strftime("%Y/%m/%d"),
-                starts.strftime("%H:%M"),
-                ends.strftime("%H:%M"),
-                row["slot__counsellor"],
-                row["resident_id"],
-                row["resident__display_name"],
-                Topic(row["topic"]).label,
-                Method(row["method"]).label,
-                BookingStatus(row["status"]).label,
-                row["note"],
-                BOOKED_BY_LABELS.get(row["booked_by"], row["booked_by"]),
-                row["created_at"].astimezone(JST).strftime("%Y/%m/%d %H:%M"),
-                cancelled.astimezone(JST).strftime("%Y/%m/%d %H:%M") if cancelled else "",
-                row["cancel_reason"],
-            )
-        last_id = batch[-1]["id"]
-
-
-@staff_required
-async def booking_export(request: Request) -> Response:
-    filters = BookingFilters.from_query(request.query_params)
-    stamp = today_jst().strftime("%Y%m%d")
-    await audit.record(request, "consult.booking.export", "booking", "", filters.audit_detail())
-    return csv_response(
-        f"相談予約_{stamp}.csv",
-        CSV_HEADER,
-        export_rows(filters),
-        fallback=f"bookings_{stamp}.csv",
-    )
-
-
-# ---------- Dashboard ----------
-
-
-async def todays_consultations() -> list[Booking]:
-    """Today's (JST) consultations that were not cancelled, by start time."""
-    start = jst_datetime(today_jst())
-    return (
-        await Booking.filter(
-            slot__starts_at__gte=start,
-            slot__starts_at__lt=start + timedelta(days=1),
-            status__in=[BookingStatus.BOOKED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW],
-        )
-        .select_related("slot", "resident")
-        .order_by("slot__starts_at", "id")
-    )
-
-
-# ---------- Routes ----------
-
-
-def consult_routes() -> list[BaseRoute]:
-    """The 相談予約 pages, to be listed in admin.routes.routes() (all guarded)."""
-    # Imported here: admin.routes imports this module to build its list.
-    from admin.consult import slots
-    from admin.routes import _route
-
-    return [
-        _route("/consult/bookings", booking_list, ["GET"], "consult_bookings"),
-        _route("/consult/bookings.csv", booking_export, ["GET"], "consult_bookings_csv"),
-        _route("/consult/bookings/new", booking_new, ["GET", "POST"], "consult_booking_new"),
-        _route("/consult/bookings/{booking_id:int}", booking_detail, ["GET"], "consult_booking"),
-        _route(
-            "/consult/bookings/{booking_id:int}/cancel",
-            booking_cancel,
-            ["POST"],
-            "consult_booking_cancel",
-        ),
-        _route(
-            "/consult/bookings/{booking_id:int}/mark",
-            booking_mark,
-            ["POST"],
-            "consult_booking_mark",
-        ),
-        _route("/consult/slots", slots.slot_week, ["GET"], "consult_slots"),
-        _route("/consult/slots/new", slots.slot_new, ["GET", "POST"], "consult_slot_new"),
-        _route("/consult/slots/bulk", slots.slot_bulk, ["GET", "POST"], "consult_slot_bulk"),
-        _route(
-            "/consult/slots/{slot_id:int}/edit",
-            slots.slot_edit,
-            ["GET", "POST"],
-            "consult_slot_edit",
-        ),
-        _route(
-            "/consult/slots/{slot_id:int}/delete",
-            slots.slot_delete,
-            ["GET", "POST"],
-            "consult_slot_delete",
-        ),
-        _route("/consult/closures", slots.closure_list, ["GET", "POST"], "consult_closures"),
-        _route(
-            "/consult/closures/{closure_id:int}/delete",
-            slots.closure_delete,
-            ["POST"],
-            "consult_closure_delete",
-        ),
-    ]
+        return to_detail(booking_id, "stale")
+    return to_detail(booking_id, value)

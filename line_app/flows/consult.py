@@ -20,7 +20,6 @@ from line_app.flows.consult_cards import (
     summary_card,
 )
 from line_app.messages import Action, confirm, postback, postback_data, text
-from line_app.router import register
 from line_app.turn import Turn
 from models.consultation import Booking, ConsultationSlot, Method, Topic
 from models.conversation import ConversationState
@@ -396,18 +395,3 @@ class ConsultFlow:
             ask_topic(turn)  # the state expired: start again, politely
             return
         await show_summary(turn, topic, slot_id, method, note)
-
-
-class MyPageFlow:
-    async def on_postback(
-        self, turn: Turn, params: dict[str, str], picked: dict[str, Any] | None
-    ) -> None:
-        await state.clear(turn.user_id)
-        await show_bookings(turn)
-
-    async def on_text(self, turn: Turn, typed: str, waiting: ConversationState) -> None:
-        await show_bookings(turn)
-
-
-register(FLOW, ConsultFlow())
-register("mypage", MyPageFlow())

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from line_app.messages import Action, Message, flex
 from models.consultation import Booking, ConsultationSlot, Method, Topic
-from shima.timeutil import JST, WEEKDAYS_JA
+from shima.timeutil import JST, WEEKDAYS_JA, span_ja
 
 CENTRE = "WorkStyle Lab Inno"
 MAP_URL = "https://www.google.com/maps/search/?api=1&query=" + quote("WorkStyle Lab Inno 奄美市")
@@ -25,11 +25,7 @@ HOW_TO_MEET = {
 
 
 def when(slot: ConsultationSlot) -> str:
-    start = slot.starts_at.astimezone(JST)
-    end = slot.ends_at.astimezone(JST)
-    return (
-        f"{start.month}月{start.day}日({WEEKDAYS_JA[start.weekday()]}) {start:%H:%M}〜{end:%H:%M}"
-    )
+    return span_ja(slot.starts_at, slot.ends_at)
 
 
 def short_when(slot: ConsultationSlot) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from line_app.flows.menu import menu_actions
+from line_app.flows.menu import Menu
 from line_app.messages import Message, text
 from line_app.turn import Turn
 from shima.timeutil import now
@@ -19,7 +19,7 @@ PRIVACY_NOTICE = (
 )
 
 
-def welcome_messages(name: str | None) -> list[Message]:
+def welcome_messages(name: str | None, menu: Menu) -> list[Message]:
     greeting = f"{name}さん、" if name else ""
     return [
         text(
@@ -37,12 +37,12 @@ def welcome_messages(name: str | None) -> list[Message]:
             "📝 満足度アンケート\n"
             "👤 マイページ（ご予約・お申込みの確認）\n"
             "画面下のメニュー、または下のボタンからどうぞ。",
-            menu_actions(),
+            menu.actions(),
         ),
     ]
 
 
-async def on_follow(turn: Turn) -> None:
+async def on_follow(turn: Turn, menu: Menu) -> None:
     resident = turn.resident
     at = now()
     if turn.profile_name:
@@ -53,7 +53,7 @@ async def on_follow(turn: Turn) -> None:
     resident.first_followed_at = resident.first_followed_at or at
     resident.privacy_notice_shown_at = at
     await resident.save()
-    turn.reply(*welcome_messages(resident.display_name or None))
+    turn.reply(*welcome_messages(resident.display_name or None, menu))
 
 
 async def on_unfollow(turn: Turn) -> None:

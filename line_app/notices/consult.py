@@ -1,12 +1,14 @@
-"""Messages not caused by a resident's event: the day-before reminder and staff notices.
-Queued in the caller's transaction with a dedupe key, so each goes out exactly once."""
+"""相談予約 notices — messages no event of the resident caused: the day-before reminder, and
+staff's cancel, move and 代理予約. Queued in the caller's transaction with a dedupe key, so
+each goes out exactly once. The admin calls these (never a conversation flow)."""
 
 from __future__ import annotations
 
 from line_app import outbox
 from line_app.flows.consult_cards import HOW_TO_MEET, when
 from line_app.messages import Action, postback, postback_data, text
-from models.consultation import Booking, Method, Topic
+from models.consultation import Booking, BookingStatus, Method, Topic
+from models.residents import Resident
 from shima.domain import consultation as rules
 from shima.settings import Settings
 
@@ -90,3 +92,43 @@ async def notify_staff_booking(booking: Booking) -> None:
         _see_bookings(),
         "staff_booking",
     )
+
+
+async def cancel_by_staff(booking_id: int, reason: str) -> Booking:
+    """Staff cancel a booking and the resident is told why (call inside a transaction, so
+    both happen or neither). Raises BookingError."""
+    booking = await rules.cancel_by_staff(booking_id, reason)
+    await notify_staff_cancel(booking, reason)
+    return booking
+
+
+async def move_by_staff(
+    booking_id: int, target_slot_id: int, reason: str, settings: Settings
+) -> tuple[Booking, Booking]:
+    """Staff move a booking to another slot and the resident hears of the change (call
+    inside a transaction). Returns (old, new); raises BookingError when the target cannot
+    take it."""
+    old = await Booking.get(id=booking_id).select_related("slot", "resident")
+    before = when(old.slot)
+    moved = await rules.move_by_staff(booking_id, target_slot_id, reason, settings)
+    await notify_staff_change(moved, before, reason)
+    return old, moved
+
+
+async def book_by_staff(
+    resident: Resident, request: rules.BookingRequest, settings: Settings
+) -> Booking:
+    """代理予約: book for the resident and confirm it to them on LINE."""
+    booking = await rules.book(resident, request, settings)
+    await notify_staff_booking(booking)
+    return booking
+
+
+async def slot_moved(slot_id: int, before: str, reason: str) -> int:
+    """A booked slot's time changed: its bookings get a reminder for the new time and each
+    resident is told. Returns how many were told."""
+    await rules.slot_rescheduled(slot_id)
+    bookings = await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED).order_by("id")
+    for booking in bookings:
+        await notify_staff_change(booking, before, reason)
+    return len(bookings)

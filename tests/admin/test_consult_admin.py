@@ -13,7 +13,7 @@ import httpx2
 from starlette.routing import Mount, Route
 from tortoise.transactions import in_transaction
 
-from admin.consult.bookings import todays_consultations
+from admin.consult.area import todays_consultations
 from models.audit import AuditLog
 from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method, Topic
 from models.outbox import OutboxMessage

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from admin.routes import PUBLIC, _route
+from admin.routing import PUBLIC, route
 from models.audit import AuditLog
 from models.staff import StaffSession
 
@@ -79,4 +79,4 @@ async def test_an_unguarded_endpoint_cannot_be_routed() -> None:
         return PlainTextResponse("open")
 
     with pytest.raises(RuntimeError, match="not guarded"):
-        _route("/open", open_page, ["GET"], "open_page")
+        route("/open", open_page, ["GET"], "open_page")

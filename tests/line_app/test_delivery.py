@@ -255,16 +255,14 @@ async def test_a_failing_flow_does_not_hold_back_the_rest_of_the_batch(
     worker: Worker,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from line_app import router
-
-    real_handle = router.handle
+    real_handle = worker.router.handle
 
     async def broken_for_u1(turn):  # type: ignore[no-untyped-def]
         if turn.user_id == "U1":
             raise RuntimeError("bug in a flow")
         await real_handle(turn)
 
-    monkeypatch.setattr(router, "handle", broken_for_u1)
+    monkeypatch.setattr(worker.router, "handle", broken_for_u1)
     await say(client, fake_line, "U1", "メニュー")
     await say(client, fake_line, "U2", "メニュー")
     assert await worker.run_inbox_once() == 2  # one batch: rolled back, then one by one

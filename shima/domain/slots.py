@@ -1,8 +1,9 @@
-"""`shima seed-demo`: idempotent demo data. Each domain adds its seeder to SEEDERS."""
+"""相談枠 lifecycle rules: planning slots from a weekly pattern, what may change on a slot that
+holds bookings, and removing one; plus the area's demo data. Seats are counted by
+shima.domain.consultation (booked_count is only ever written through its rules)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, time, timedelta
 
 from models.consultation import ConsultationSlot
@@ -13,7 +14,7 @@ DEMO_COUNSELLORS = ("田中（コミュニティマネージャー）", "森（�
 DEMO_TIMES = (time(10), time(11), time(13), time(14), time(15), time(16))
 
 
-async def seed_consultation_slots() -> str:
+async def seed_demo() -> str:
     """One-to-one slots on open weekdays for the next 14 days (skips what exists)."""
     today = today_jst()
     closed = await closed_days(today, today + timedelta(days=14))
@@ -34,12 +35,3 @@ async def seed_consultation_slots() -> str:
             )
             created += 1
     return f"相談枠 {created}件" if created else ""
-
-
-# Each seeder creates what is missing and returns a short Japanese summary ("" if nothing).
-SEEDERS: list[Callable[[], Awaitable[str]]] = [seed_consultation_slots]
-
-
-async def seed() -> list[str]:
-    summaries = [await seeder() for seeder in SEEDERS]
-    return [s for s in summaries if s]

@@ -1,0 +1,113 @@
+"""相談予約's part of the admin, as its registry entry (shima.areas) uses it: routes, the nav
+entry, audit labels and the dashboard's 今日の相談."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from admin import audit
+from admin.consult import booking_new, bookings, bulk, closures, export, slots, week
+from admin.registry import AdminArea, DashboardPart, NavItem
+from admin.routing import route
+from models.consultation import Booking, BookingStatus
+from shima.timeutil import jst_datetime, today_jst
+
+ACTION_LABELS = {
+    "consult.booking.list": "相談予約一覧の閲覧",
+    "consult.booking.view": "相談予約詳細の閲覧",
+    "consult.booking.export": "相談予約の CSV 出力",
+    "consult.booking.cancel": "相談予約のキャンセル",
+    "consult.booking.mark": "相談予約の来所記録",
+    "consult.booking.create": "相談の代理予約",
+    "consult.booking.move": "相談予約の日時変更",
+    "consult.resident.search": "代理予約の利用者検索",
+    "consult.slot.week": "相談枠（週）の閲覧",
+    "consult.slot.create": "相談枠の作成",
+    "consult.slot.bulk_create": "相談枠の一括作成",
+    "consult.slot.update": "相談枠の編集",
+    "consult.slot.delete": "相談枠の削除",
+    "consult.closure.create": "休館日の登録",
+    "consult.closure.delete": "休館日の削除",
+}
+
+
+async def todays_consultations() -> list[Booking]:
+    """Today's (JST) consultations that were not cancelled, by start time."""
+    start = jst_datetime(today_jst())
+    return (
+        await Booking.filter(
+            slot__starts_at__gte=start,
+            slot__starts_at__lt=start + timedelta(days=1),
+            status__in=[BookingStatus.BOOKED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW],
+        )
+        .select_related("slot", "resident")
+        .order_by("slot__starts_at", "id")
+    )
+
+
+async def dashboard_part(request: Request) -> DashboardPart:
+    todays = await todays_consultations()
+    if todays:  # residents' names are on the page
+        await audit.record(request, "dashboard.today", "booking", "", {"count": len(todays)})
+    return DashboardPart("admin/consult/_today.html", {"todays": todays})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        route("/consult/bookings", bookings.booking_list, ["GET"], "consult_bookings"),
+        route("/consult/bookings.csv", export.booking_export, ["GET"], "consult_bookings_csv"),
+        route(
+            "/consult/bookings/new", booking_new.booking_new, ["GET", "POST"], "consult_booking_new"
+        ),
+        route(
+            "/consult/bookings/{booking_id:int}",
+            bookings.booking_detail,
+            ["GET"],
+            "consult_booking",
+        ),
+        route(
+            "/consult/bookings/{booking_id:int}/cancel",
+            bookings.booking_cancel,
+            ["POST"],
+            "consult_booking_cancel",
+        ),
+        route(
+            "/consult/bookings/{booking_id:int}/mark",
+            bookings.booking_mark,
+            ["POST"],
+            "consult_booking_mark",
+        ),
+        route("/consult/slots", week.slot_week, ["GET"], "consult_slots"),
+        route("/consult/slots/new", slots.slot_new, ["GET", "POST"], "consult_slot_new"),
+        route("/consult/slots/bulk", bulk.slot_bulk, ["GET", "POST"], "consult_slot_bulk"),
+        route(
+            "/consult/slots/{slot_id:int}/edit",
+            slots.slot_edit,
+            ["GET", "POST"],
+            "consult_slot_edit",
+        ),
+        route(
+            "/consult/slots/{slot_id:int}/delete",
+            slots.slot_delete,
+            ["GET", "POST"],
+            "consult_slot_delete",
+        ),
+        route("/consult/closures", closures.closure_list, ["GET", "POST"], "consult_closures"),
+        route(
+            "/consult/closures/{closure_id:int}/delete",
+            closures.closure_delete,
+            ["POST"],
+            "consult_closure_delete",
+        ),
+    ]
+
+
+ADMIN = AdminArea(
+    routes=routes,
+    nav=(NavItem("consult", "相談予約", "/admin/consult/bookings"),),
+    audit_labels=ACTION_LABELS,
+    dashboard=dashboard_part,
+)

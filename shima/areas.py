@@ -1,0 +1,119 @@
+"""The area registry: every area of the product declares itself here, once — its LINE flow and
+keywords, its admin pages and nav entry, audit labels, dashboard part, demo data, scheduled
+jobs, its part of マイページ and (later) of a resident's export and erasure.
+
+The app factory, the LINE router, the admin (nav, audit page, dashboard), the worker and
+`shima seed-demo` read AREAS; nothing registers itself by being imported. An area whose
+entry has no flow answers 準備中 in LINE. See docs/ARCHITECTURE.md, "Adding an area".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from admin.consult.area import ADMIN as CONSULT_ADMIN
+from admin.registry import AdminArea, AdminAreas
+from line_app.flows import consult as consult_flow
+from line_app.flows.menu import MenuItem
+from line_app.notices import consult as consult_notices
+from line_app.router import LineArea, Router
+from models.residents import Resident
+from shima.domain import slots as consult_slots
+from shima.settings import Settings
+
+
+@dataclass(frozen=True)
+class Job:
+    """Work due by the clock, run by the worker's schedule loop inside one transaction;
+    returns how many messages it queued."""
+
+    name: str
+    run: Callable[[Settings], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Area:
+    key: str  # the area's one name: package names, postback `flow=`, audit prefix
+    title: str
+    line: LineArea
+    admin: AdminArea | None = None
+    # Creates what is missing (idempotent) and returns a short Japanese summary ("" if none).
+    seed_demo: Callable[[], Awaitable[str]] | None = None
+    jobs: tuple[Job, ...] = ()
+    # Hooks for data rights (not wired yet): what the area holds of a resident, and erasing it.
+    export: Callable[[Resident], Awaitable[dict[str, Any]]] | None = None
+    erase: Callable[[Resident], Awaitable[None]] | None = None
+
+
+AREAS: tuple[Area, ...] = (
+    Area(
+        key="consult",
+        title="相談予約",
+        line=LineArea(
+            MenuItem("consult", "相談予約", "相談予約", ("予約", "相談")),
+            flow=consult_flow.ConsultFlow(),
+            mypage=consult_flow.show_bookings,
+        ),
+        admin=CONSULT_ADMIN,
+        seed_demo=consult_slots.seed_demo,
+        jobs=(Job("consult.reminders", consult_notices.queue_due_reminders),),
+    ),
+    # Not built yet: in the menu, answering 準備中.
+    Area(
+        key="course",
+        title="寺子屋・交流会",
+        line=LineArea(
+            MenuItem(
+                "course",
+                "寺子屋・交流会",
+                "寺子屋・交流会の申込み",
+                ("寺子屋", "交流会", "講座", "セミナー"),
+            )
+        ),
+    ),
+    Area(
+        key="market",
+        title="ハンドメイドマーケット",
+        line=LineArea(
+            MenuItem(
+                "market",
+                "マーケット出店",
+                "ハンドメイドマーケットの出店申込み",
+                ("マーケット", "ハンドメイド", "出店"),
+            )
+        ),
+    ),
+    Area(
+        key="survey",
+        title="アンケート",
+        line=LineArea(
+            MenuItem("survey", "アンケート", "満足度アンケート", ("アンケート", "満足度"))
+        ),
+    ),
+    Area(
+        key="news",
+        title="お知らせ",
+        line=LineArea(
+            MenuItem("news", "お知らせ", "イベント・お知らせ", ("お知らせ", "イベント", "ニュース"))
+        ),
+    ),
+)
+
+
+def line_router(areas: Sequence[Area] = AREAS) -> Router:
+    return Router([a.line for a in areas])
+
+
+def admin_areas(areas: Sequence[Area] = AREAS) -> AdminAreas:
+    return AdminAreas([a.admin for a in areas if a.admin])
+
+
+def jobs(areas: Sequence[Area] = AREAS) -> list[Job]:
+    return [job for a in areas for job in a.jobs]
+
+
+async def seed_demo(areas: Sequence[Area] = AREAS) -> list[str]:
+    summaries = [await a.seed_demo() for a in areas if a.seed_demo]
+    return [s for s in summaries if s]
