@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from admin.routing import PUBLIC, route
+from admin.routing import PUBLIC
+from admin.routing import route as admin_route
 from models.audit import AuditLog
 from models.staff import StaffSession
 
@@ -79,4 +80,4 @@ async def test_an_unguarded_endpoint_cannot_be_routed() -> None:
         return PlainTextResponse("open")
 
     with pytest.raises(RuntimeError, match="not guarded"):
-        route("/open", open_page, ["GET"], "open_page")
+        admin_route("/open", open_page, ["GET"], "open_page")
