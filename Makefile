@@ -41,6 +41,7 @@ lint: setup
 	$(BIN)/ruff check shima line_app admin models tests bench
 	$(BIN)/ruff format --check shima line_app admin models tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/webhook.py
