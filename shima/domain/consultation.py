@@ -142,22 +142,31 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
     key = f"{slot.id}:{resident.id}"
     if await Booking.exists(active_key=key):
         raise AlreadyBooked
-    if request.booked_by == "line":
-        # Staff may book a walk-in late or beyond the limit; residents may not.
-        if len(await upcoming(resident)) >= settings.consult_max_upcoming:
-            raise TooManyBookings(settings.consult_max_upcoming)
-        day = slot.starts_at.astimezone(JST).date()
-        if await closed_days(day, day):
-            raise SlotClosed
+    # Staff may book beyond the limit; residents may not.
+    if (
+        request.booked_by == "line"
+        and len(await upcoming(resident)) >= settings.consult_max_upcoming
+    ):
+        raise TooManyBookings(settings.consult_max_upcoming)
+    # Nobody books a day the centre is closed, staff included (the closure may be newer
+    # than the button or the admin form).
+    day = slot.starts_at.astimezone(JST).date()
+    if await closed_days(day, day):
+        raise SlotClosed
+    # The time condition is part of the conditional UPDATE, so it holds at the final step
+    # however old the button is: residents until the cut-off; staff (a phone call, a walk-in
+    # a little late) until the slot ends, never after.
+    still_open = (
+        {"starts_at__gt": booking_cutoff(settings)}
+        if request.booked_by == "line"
+        else {"ends_at__gt": now()}
+    )
     taken = await ConsultationSlot.filter(
-        id=slot.id,
-        is_active=True,
-        booked_count__lt=F("capacity"),
-        **({"starts_at__gt": booking_cutoff(settings)} if request.booked_by == "line" else {}),
+        id=slot.id, is_active=True, booked_count__lt=F("capacity"), **still_open
     ).update(booked_count=F("booked_count") + 1)
     if taken != 1:
-        if slot.starts_at <= booking_cutoff(settings):
-            raise SlotClosed
+        if await ConsultationSlot.exists(id=slot.id, booked_count__lt=F("capacity")):
+            raise SlotClosed  # a free seat, so the time (or the slot's removal) said no
         raise SlotFull
     booking = await Booking.create(
         resident=resident,

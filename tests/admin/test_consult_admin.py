@@ -473,15 +473,27 @@ async def test_staff_book_on_behalf_of_a_resident(
     assert notice.kind == "staff_booking" and "窓口でご予約を承りました" in str(notice.messages)
 
 
+async def booked_earlier(who: Resident, slot: ConsultationSlot) -> Booking:
+    """A booking made back when the slot was still open (the rules refuse past slots now)."""
+    await ConsultationSlot.filter(id=slot.id).update(booked_count=1)
+    return await Booking.create(
+        resident=who,
+        slot=slot,
+        topic=Topic.START,
+        method=Method.VISIT,
+        active_key=f"{slot.id}:{who.id}",
+    )
+
+
 async def test_todays_consultations(settings: Settings, db: str) -> None:
     today = now().astimezone(JST).date()
     who = await resident()
-    mine = await book(settings, who, await slot_at(jst(today, 0, 30)))
-    late = await book(settings, who, await slot_at(jst(today, 23)))
-    cancelled = await book(settings, await resident(), await slot_at(jst(today, 12)))
+    mine = await booked_earlier(who, await slot_at(jst(today, 0, 30)))
+    late = await booked_earlier(who, await slot_at(jst(today, 23)))
+    cancelled = await booked_earlier(await resident(), await slot_at(jst(today, 12)))
     async with in_transaction():
         await rules.cancel_by_staff(cancelled.id, "")
-    await book(settings, who, await slot_at(jst(today + timedelta(days=1), 0, 30)))
+    await booked_earlier(who, await slot_at(jst(today + timedelta(days=1), 0, 30)))
     assert [b.id for b in await todays_consultations()] == [mine.id, late.id]
 
 
@@ -540,3 +552,57 @@ async def test_csv_link_carries_the_filters(staff_client: httpx2.AsyncClient) ->
     assert link
     query = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)
     assert query == {"status": ["booked"], "q": ["花子"]}
+
+
+async def _book_on_behalf(
+    staff_client: httpx2.AsyncClient, who: Resident, slot: ConsultationSlot
+) -> httpx2.Response:
+    path = f"{BOOKINGS}/new?resident={who.id}"
+    form = {
+        "csrf_token": await page_csrf(staff_client, path),
+        "resident": str(who.id),
+        "slot": str(slot.id),
+        "topic": "start",
+        "method": "phone",
+    }
+    return await staff_client.post(f"{BOOKINGS}/new", data=form)
+
+
+async def test_staff_book_after_the_resident_cut_off_but_never_a_past_slot(
+    staff_client: httpx2.AsyncClient,
+) -> None:
+    who = await resident()
+    soon = await slot_at(now() + timedelta(minutes=30))  # residents' booking has closed
+    assert (await _book_on_behalf(staff_client, who, soon)).status_code == 303
+    over = await slot_at(now() - timedelta(hours=2))  # ended an hour ago (a stale form)
+    refused = await _book_on_behalf(staff_client, who, over)
+    assert refused.status_code == 400 and "この枠は受付を終了しました" in refused.text
+    assert await Booking.filter(slot_id=over.id).count() == 0
+    assert (await ConsultationSlot.get(id=over.id)).booked_count == 0
+    assert await OutboxMessage.filter(line_user_id=who.line_user_id).count() == 1
+
+
+async def test_staff_cannot_book_or_move_onto_a_closed_day(
+    staff_client: httpx2.AsyncClient, settings: Settings
+) -> None:
+    who = await resident()
+    day = future_day()
+    slot = await slot_at(jst(day, 10))
+    other = await slot_at(jst(future_day(20), 10))
+    await Closure.create(date=day, reason="施設点検")
+    refused = await _book_on_behalf(staff_client, who, slot)
+    assert refused.status_code == 400 and "この枠は受付を終了しました" in refused.text
+    assert await Booking.all().count() == 0
+    # Moving a booking onto the closed day is refused through the same rule.
+    booking = await book(settings, who, other)
+    path = f"{SLOTS}/{other.id}/delete"
+    form = {
+        "csrf_token": await page_csrf(staff_client, path),
+        "booking_action": "move",
+        "reason": "担当者の都合",
+        "target": str(slot.id),
+    }
+    moved = await staff_client.post(path, data=form)
+    assert moved.status_code == 400 and "この枠は受付を終了しました" in moved.text
+    assert (await Booking.get(id=booking.id)).status == BookingStatus.BOOKED
+    assert (await ConsultationSlot.get(id=slot.id)).booked_count == 0

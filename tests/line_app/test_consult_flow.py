@@ -348,3 +348,39 @@ async def test_closed_days_are_never_offered(resident: Resident_) -> None:
     await resident.tap(f"flow=consult&step=slot&t=start&s={slot.id}")
     assert "この枠は埋まりました" in resident.text()
     assert await Booking.all().count() == 0
+
+
+async def test_confirm_tapped_after_the_cut_off_does_not_book(resident: Resident_) -> None:
+    later = await make_slots(2, hours_ahead=50)
+    [slot] = await make_slots(1, hours_ahead=30)
+    confirm = await book_through(resident, note=None)
+    assert f"s={slot.id}&" in confirm + "&"
+    # Time passes while the summary waits: the slot now starts within the cut-off.
+    starts = now() + timedelta(hours=1)
+    await ConsultationSlot.filter(id=slot.id).update(
+        starts_at=starts, ends_at=starts + timedelta(minutes=50)
+    )
+    await resident.tap(confirm)
+    assert "この枠は受付を終了しました" in resident.text()
+    assert "近い日時で、次の枠が空いています" in resident.text()
+    offered = {dict(parse_qsl(a["data"])).get("s") for a in resident.actions() if "data" in a}
+    assert {str(s.id) for s in later} <= offered and str(slot.id) not in offered
+    assert await Booking.all().count() == 0
+    assert (await ConsultationSlot.get(id=slot.id)).booked_count == 0
+
+
+async def test_confirm_tapped_after_a_closure_was_added_does_not_book(
+    resident: Resident_,
+) -> None:
+    from models.consultation import Closure
+    from shima.timeutil import JST
+
+    [slot] = await make_slots(1, hours_ahead=30)
+    [elsewhere] = await make_slots(1, hours_ahead=30 + 24 * 7)
+    confirm = await book_through(resident, note=None)
+    await Closure.create(date=slot.starts_at.astimezone(JST).date(), reason="施設点検")
+    await resident.tap(confirm)
+    assert "この枠は受付を終了しました" in resident.text()
+    assert f"s={elsewhere.id}" in str(resident.actions())
+    assert await Booking.all().count() == 0
+    assert (await ConsultationSlot.get(id=slot.id)).booked_count == 0
