@@ -30,7 +30,7 @@ from models.consultation import Booking, ConsultationSlot, Method, Topic
 from models.inbox import InboxEvent, InboxStatus
 from models.outbox import OutboxMessage
 from models.residents import Resident
-from shima import consultation as rules
+from shima.domain import consultation as rules
 from shima.settings import Settings
 from shima.timeutil import now
 from shima.worker import Worker

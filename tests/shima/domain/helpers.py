@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from models.consultation import ConsultationSlot
 from models.residents import Resident
-from shima.calendar import holiday_name
+from shima.domain.calendar import holiday_name
 from shima.timeutil import JST, now
 
 

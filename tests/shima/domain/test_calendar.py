@@ -1,11 +1,11 @@
-"""shima.calendar: national holidays, 年末年始 and the closures staff enter."""
+"""shima.domain.calendar: national holidays, 年末年始 and the closures staff enter."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from models.consultation import Closure
-from shima.calendar import closed_days, closures_between, holiday_name, is_new_year_break
+from shima.domain.calendar import closed_days, closures_between, holiday_name, is_new_year_break
 
 
 def test_new_year_break_is_12_29_to_1_3() -> None:

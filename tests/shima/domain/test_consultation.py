@@ -1,4 +1,4 @@
-"""shima.consultation: every booking rule, called as plain functions over a real database."""
+"""shima.domain.consultation: every booking rule, called as plain functions over a real database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method, Topic
 from models.residents import Resident
-from shima import consultation as rules
+from shima.domain import consultation as rules
 from shima.settings import Settings
 from shima.timeutil import JST, now
 from tests.shima.domain.helpers import jst, open_day, resident, slot

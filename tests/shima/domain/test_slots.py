@@ -10,17 +10,10 @@ import pytest
 from starlette.datastructures import FormData
 from tortoise.transactions import in_transaction
 
-from admin.slots import (
-    BulkResult,
-    SlotChanged,
-    _remove_slot,
-    create_from_pattern,
-    parse_bulk_form,
-    parse_slot_form,
-    pattern_times,
-)
+from admin.consult.bulk import BulkResult, create_from_pattern, parse_bulk_form, pattern_times
+from admin.consult.slots import SlotChanged, _remove_slot, parse_slot_form
 from models.consultation import Booking, Closure, ConsultationSlot, Method, Topic
-from shima import consultation as rules
+from shima.domain import consultation as rules
 from shima.settings import Settings
 from shima.timeutil import JST, today_jst
 from tests.admin.conftest import page_csrf
