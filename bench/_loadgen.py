@@ -9,15 +9,15 @@ parses a status line, headers and a Content-Length body.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import json
 import os
 import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+
+from line_app.signature import sign
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -43,11 +43,6 @@ def ulid() -> str:
 def user_id(index: int) -> str:
     """A LINE-shaped user id ("U" + 32 hex digits), stable per index."""
     return "U" + hashlib.md5(f"bench-user-{index}".encode()).hexdigest()
-
-
-def sign(channel_secret: str, body: bytes) -> str:
-    digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
 
 
 def text_event_body(user: str, reply_token: str, text: str, destination: str) -> bytes:

@@ -5,9 +5,6 @@ BENCH_CHANNEL_SECRET=… uvicorn --app-dir bench bare_endpoint:app
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import os
 
 from starlette.applications import Starlette
@@ -15,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-CHANNEL_SECRET = os.environ.get("BENCH_CHANNEL_SECRET", "bench-channel-secret").encode()
+from line_app.signature import is_valid
+
+CHANNEL_SECRET = os.environ.get("BENCH_CHANNEL_SECRET", "bench-channel-secret")
 
 
 async def callback(request: Request) -> Response:
     body = await request.body()
-    digest = base64.b64encode(hmac.new(CHANNEL_SECRET, body, hashlib.sha256).digest())
-    if not hmac.compare_digest(digest, request.headers.get("x-line-signature", "").encode()):
+    if not is_valid(CHANNEL_SECRET, body, request.headers.get("x-line-signature", "")):
         return Response("invalid signature", status_code=400)
     return Response(status_code=200)
 

@@ -25,11 +25,11 @@ from linebot.v3.messaging import (
 )
 from PIL import Image, ImageDraw, ImageFont
 
-from shima.settings import ROOT, Settings
+from shima.settings import STATIC_DIR, Settings
 
 log = logging.getLogger(__name__)
 
-IMAGE_PATH = ROOT / "static" / "richmenu.png"
+IMAGE_PATH = STATIC_DIR / "richmenu.png"
 WIDTH, HEIGHT = 2500, 1686  # LINE's "large" size; 2 rows x 3 columns
 COLUMNS, ROWS = 3, 2
 NAME_PREFIX = "shima-"  # every menu we deploy is named so; a redeploy deletes the others

@@ -6,15 +6,13 @@ LINE wants its answer within two seconds even during a burst (see bench/webhook.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
 
 from starlette.types import Receive, Scope, Send
 
 from line_app import inbox
+from line_app.signature import is_valid
 from shima.settings import Settings
 
 log = logging.getLogger("shima.webhook")
@@ -41,8 +39,7 @@ pressure = Pressure()
 
 def signature_is_valid(channel_secret: str, body: bytes, signature: str) -> bool:
     """LINE's `x-line-signature`: base64(HMAC-SHA256(channel secret, raw body))."""
-    digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
-    return hmac.compare_digest(base64.b64encode(digest), signature.encode())
+    return is_valid(channel_secret, body, signature)
 
 
 async def _read_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:

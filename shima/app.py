@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,15 +16,16 @@ from tortoise import Tortoise
 
 from admin.errors import exception_handlers
 from admin.routes import routes as admin_routes
-from line_app import simulator
 from line_app.client import LineClient
-from line_app.fake_line import FakeLinePlatform
 from line_app.webhook import callback
 from shima import areas as registry
 from shima import db
 from shima.middleware import SecurityHeadersMiddleware
-from shima.settings import FAKE_LINE_PATH, ROOT, Settings, load_settings
+from shima.settings import FAKE_LINE_PATH, STATIC_DIR, Settings, load_settings
 from shima.worker import Worker
+
+if TYPE_CHECKING:
+    from line_app.fake_line import FakeLinePlatform
 
 log = logging.getLogger("shima")
 
@@ -61,10 +63,14 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
         Route("/callback", callback, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/admin", routes=admin_routes(admin_areas), name="admin"),
-        Mount("/static", app=StaticFiles(directory=ROOT / "static"), name="static"),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     fake_line: FakeLinePlatform | None = None
     if settings.simulator:
+        # Test infrastructure, loaded only without a real channel: production never imports it.
+        from line_app import simulator
+        from line_app.fake_line import FakeLinePlatform
+
         fake_line = FakeLinePlatform(access_token=settings.channel_access_token)
         routes.append(Mount(FAKE_LINE_PATH, app=fake_line, name="fake_line"))
         routes.append(Mount("/simulator", routes=simulator.routes(), name="simulator"))

@@ -17,10 +17,10 @@ from tortoise import Tortoise
 
 from shima import db
 from shima.db import tortoise_config
-from shima.settings import ROOT, Settings, SettingsError, load_settings
+from shima.settings import DATA_DIR, Settings, SettingsError, load_settings
 
 DEMO_STAFF_EMAIL = "demo@shima-freelance.example"
-DEMO_LOGIN_FILE = ROOT / "data" / "demo-login.txt"
+DEMO_LOGIN_FILE = DATA_DIR / "demo-login.txt"
 
 
 async def _with_db(settings: Settings, body: Callable[[], Awaitable[Any]]) -> Any:

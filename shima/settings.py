@@ -10,8 +10,17 @@ from typing import Any
 from starlette.config import Config
 from starlette.datastructures import Secret
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE = f"sqlite://{ROOT / 'data' / 'shima.sqlite3'}"
+# Templates and static files: a wheel carries them inside the package (setup.py copies the
+# top-level templates/ and static/ folders there at build time); a source checkout or an
+# editable install reads the top-level folders themselves, the one source of truth.
+_PACKAGED = Path(__file__).resolve().parent / "_assets"
+_ASSETS = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = _ASSETS / "templates"
+STATIC_DIR = _ASSETS / "static"
+# Data the app writes (the default SQLite database, the demo login) lives under the working
+# directory, never next to the code: the app is run from its own directory (Procfile, make run).
+DATA_DIR = Path("data")
+DEFAULT_SQLITE = f"sqlite://{DATA_DIR / 'shima.sqlite3'}"
 FAKE_LINE_PATH = "/_fake_line"  # where the simulator's fake LINE platform is mounted
 SIMULATOR_CHANNEL_SECRET = "simulator-channel-secret"
 SIMULATOR_ACCESS_TOKEN = "simulator-access-token"

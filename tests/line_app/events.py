@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import itertools
 import json
 import time
 from typing import Any
 
 import httpx2
+
+from line_app.signature import sign
 
 _counter = itertools.count(1)
 
@@ -59,10 +58,6 @@ def postback(
 
 def body(*events: dict[str, Any]) -> bytes:
     return json.dumps({"destination": "Ubot", "events": list(events)}).encode()
-
-
-def sign(secret: str, raw: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
 
 
 async def post(client: httpx2.AsyncClient, secret: str, *events: dict[str, Any]) -> httpx2.Response:

@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 from line_app import simulator
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform, serve_on_loopback
+from line_app.signature import sign
 from models.inbox import InboxEvent
 from shima.app import create_app
 from shima.settings import FAKE_LINE_PATH, Settings
@@ -189,7 +190,7 @@ def test_events_parse_with_the_sdk(
     user = simulator.SimUser(HANAKO, "奄美 花子", following=True)
     event, _ = simulator.build_event(fake, user, kind, fields)
     body = json.dumps({"destination": simulator.BOT_USER_ID, "events": [event]})
-    signature = simulator.sign("secret", body.encode())
+    signature = sign("secret", body.encode())
     [parsed] = WebhookParser("secret").parse(body, signature)
     assert isinstance(parsed, model)
     assert parsed.source.user_id == HANAKO

@@ -11,94 +11,33 @@ JSON body), so a cross-site form cannot act as a resident.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import io
 import json
 import re
-import secrets
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from line_app.fake_line import FakeLinePlatform
-from shima.settings import ROOT, Settings
+from line_app.signature import sign
+from line_app.simulator import in_process
+from line_app.simulator.events import (
+    BOT_NAME,
+    BOT_USER_ID,
+    DEMO_USERS,
+    KINDS,
+    MAX_DISPLAY_NAME,
+    ApiError,
+    build_event,
+    short_text,
+)
+from line_app.simulator.transcript import Transcript
+from shima.settings import STATIC_DIR, Settings
 from shima.templating import templates
 
-BOT_NAME = "島フリーランス"
-DEMO_USER_NAMES = ("奄美 花子", "名瀬 太郎", "笠利 さくら")
-MAX_DISPLAY_NAME = 20  # LINE's limit for display names
-MAX_TEXT = 5000
-MAX_IMAGE_BYTES = 10 * 1024 * 1024  # LINE accepts larger photos; a demo needs no more
-MAX_KEPT_IMAGE_BYTES = 2 * 1024 * 1024  # larger images are not kept in the page's history
 USER_ID = re.compile(r"^U[0-9a-f]{32}$")
-KINDS = ("follow", "unfollow", "text", "postback", "image", "sticker", "location")
-PARAM_KEYS = ("date", "time", "datetime", "newRichMenuAliasId", "status")
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def _line_user_id(seed: str) -> str:
-    """A stable LINE-shaped user id ("U" + 32 hex digits) for a demo user."""
-    return "U" + hashlib.sha256(f"shima-simulator:{seed}".encode()).hexdigest()[:32]
-
-
-BOT_USER_ID = _line_user_id("bot")
-DEMO_USERS = tuple({"id": _line_user_id(name), "name": name} for name in DEMO_USER_NAMES)
-
-
-def ulid() -> str:
-    """A ULID like LINE's `webhookEventId`: 48-bit ms timestamp + 80 random bits, base32."""
-    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
-
-
-def message_id() -> str:
-    return str(10**17 + secrets.randbelow(9 * 10**17))
-
-
-def sign(channel_secret: str, body: bytes) -> str:
-    digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-# ---- what the page remembers per user ------------------------------------------------------
-
-
-@dataclass
-class SimUser:
-    user_id: str
-    display_name: str
-    following: bool = False
-    ever_followed: bool = False
-    bubbles: list[dict[str, Any]] = field(default_factory=list)  # the user's own side
-
-
-@dataclass
-class Transcript:
-    users: dict[str, SimUser] = field(default_factory=dict)
-
-    def user(self, user_id: str, display_name: str | None) -> SimUser:
-        user = self.users.get(user_id)
-        if user is None:
-            user = self.users[user_id] = SimUser(user_id, display_name or "LINEユーザー")
-        elif display_name:
-            user.display_name = display_name
-        return user
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _fake_line(request: Request) -> FakeLinePlatform:
@@ -144,158 +83,18 @@ def _user_id(value: Any) -> str:
     return value
 
 
-def _short_text(value: Any, limit: int, what: str, *, required: bool = True) -> str | None:
-    if value is None or value == "":
-        if required:
-            raise ApiError(400, f"{what}を入力してください")
-        return None
-    if not isinstance(value, str) or len(value) > limit:
-        raise ApiError(400, f"{what}は{limit}文字以内で入力してください")
-    return value
-
-
-# ---- webhook events ------------------------------------------------------------------------
-
-
-def _event(kind: str, user_id: str, reply_token: str | None, **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": kind,
-        "mode": "active",
-        "timestamp": int(time.time() * 1000),
-        "source": {"type": "user", "userId": user_id},
-        "webhookEventId": ulid(),
-        "deliveryContext": {"isRedelivery": False},
-    }
-    if reply_token is not None:
-        event["replyToken"] = reply_token
-    event.update(extra)
-    return event
-
-
-def _decode_image(data_url: Any) -> tuple[bytes, str]:
-    """The page's chosen photo (a data: URL), or a generated placeholder photo."""
-    if data_url is None:
-        from PIL import Image
-
-        out = io.BytesIO()
-        Image.new("RGB", (640, 480), "#13929F").save(out, "JPEG", quality=80)
-        return out.getvalue(), "image/jpeg"
-    if not isinstance(data_url, str) or not data_url.startswith("data:image/"):
-        raise ApiError(400, "画像を読み込めませんでした")
-    try:
-        header, encoded = data_url.split(",", 1)
-        data = base64.b64decode(encoded, validate=True)
-    except (ValueError, binascii.Error):
-        raise ApiError(400, "画像を読み込めませんでした") from None
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ApiError(413, "画像が大きすぎます（10MBまで）")
-    if data.startswith(b"\xff\xd8\xff"):
-        return data, "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return data, "image/png"
-    raise ApiError(400, "JPEG か PNG の画像を選んでください")
-
-
-def build_event(
-    fake: FakeLinePlatform, user: SimUser, kind: str, payload: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The webhook event for the page's action, and the bubble the user sees for it."""
-    uid = user.user_id
-    bubble: dict[str, Any] | None = None
-    message: dict[str, Any]
-    if kind == "follow":
-        event = _event(
-            "follow",
-            uid,
-            fake.issue_reply_token(uid),
-            follow={"isUnblocked": user.ever_followed},
-        )
-        bubble = {"type": "system", "text": f"{BOT_NAME}を友だち追加しました"}
-    elif kind == "unfollow":
-        event = _event("unfollow", uid, None)  # LINE gives no reply token: nobody to answer
-        bubble = {"type": "system", "text": f"{BOT_NAME}をブロックしました"}
-    elif kind == "text":
-        text = _short_text(payload.get("text"), MAX_TEXT, "メッセージ")
-        message = {"id": message_id(), "type": "text", "text": text, "quoteToken": _quote()}
-        event = _event("message", uid, fake.issue_reply_token(uid), message=message)
-        bubble = {"type": "text", "text": text}
-    elif kind == "postback":
-        data = _short_text(payload.get("data"), 300, "data")
-        postback: dict[str, Any] = {"data": data}
-        params = payload.get("params")
-        if params:
-            if not isinstance(params, dict) or not all(
-                k in PARAM_KEYS and isinstance(v, str) and len(v) <= 64 for k, v in params.items()
-            ):
-                raise ApiError(400, "params が正しくありません")
-            postback["params"] = params
-        event = _event("postback", uid, fake.issue_reply_token(uid), postback=postback)
-        shown = _short_text(payload.get("display_text"), 300, "表示テキスト", required=False)
-        if shown:
-            bubble = {"type": "text", "text": shown}
-    elif kind == "image":
-        data_bytes, content_type = _decode_image(payload.get("image"))
-        mid = message_id()
-        fake.add_content(mid, data_bytes, content_type)
-        message = {
-            "id": mid,
-            "type": "image",
-            "quoteToken": _quote(),
-            "contentProvider": {"type": "line"},
-        }
-        event = _event("message", uid, fake.issue_reply_token(uid), message=message)
-        kept = payload.get("image") if len(data_bytes) <= MAX_KEPT_IMAGE_BYTES else None
-        bubble = {"type": "image", "src": kept}
-    elif kind == "sticker":
-        message = {
-            "id": message_id(),
-            "type": "sticker",
-            "quoteToken": _quote(),
-            "packageId": "446",
-            "stickerId": "1988",
-            "stickerResourceType": "STATIC",
-            "keywords": ["OK", "Thanks"],
-        }
-        event = _event("message", uid, fake.issue_reply_token(uid), message=message)
-        bubble = {"type": "sticker"}
-    elif kind == "location":
-        message = {
-            "id": message_id(),
-            "type": "location",
-            "title": "奄美市役所",
-            "address": "鹿児島県奄美市名瀬幸町25-8",
-            "latitude": 28.3771,
-            "longitude": 129.4938,
-        }
-        event = _event("message", uid, fake.issue_reply_token(uid), message=message)
-        bubble = {"type": "location", "title": message["title"], "address": message["address"]}
-    else:
-        raise ApiError(400, "kind が正しくありません")
-    return event, bubble
-
-
-def _quote() -> str:
-    return secrets.token_urlsafe(48)
-
-
 async def deliver_webhook(request: Request, events: list[dict[str, Any]]) -> int:
     """Sign the body as LINE does and post it to this app's own `/callback`; the status."""
     settings: Settings = request.app.state.settings
     body = json.dumps(
         {"destination": BOT_USER_ID, "events": events}, ensure_ascii=False, separators=(",", ":")
     ).encode()
-    transport = httpx2.ASGITransport(app=request.app)
-    async with httpx2.AsyncClient(transport=transport, base_url="http://simulator.local") as c:
-        response = await c.post(
-            "/callback",
-            content=body,
-            headers={
-                "content-type": "application/json; charset=utf-8",
-                "x-line-signature": sign(settings.channel_secret, body),
-                "user-agent": "LineBotWebhook/2.0",
-            },
-        )
-    return response.status_code
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "x-line-signature": sign(settings.channel_secret, body),
+        "user-agent": "LineBotWebhook/2.0",
+    }
+    return await in_process.post(request.app, request.scope, "/callback", body, headers)
 
 
 # ---- endpoints -----------------------------------------------------------------------------
@@ -306,7 +105,7 @@ async def page(request: Request) -> Response:
         return Response("Not Found", status_code=404)
 
     def asset(path: str) -> str:
-        version = int((ROOT / "static" / path).stat().st_mtime)
+        version = int((STATIC_DIR / path).stat().st_mtime)
         return f"{request.url_for('static', path=path).path}?v={version}"
 
     return templates.TemplateResponse(
@@ -337,7 +136,7 @@ async def post_event(request: Request) -> Response:
     kind = payload.get("kind")
     if kind not in KINDS:
         raise ApiError(400, "kind が正しくありません")
-    name = _short_text(payload.get("display_name"), MAX_DISPLAY_NAME, "表示名", required=False)
+    name = short_text(payload.get("display_name"), MAX_DISPLAY_NAME, "表示名", required=False)
     user = _transcript(request).user(user_id, name)
     if kind not in ("follow", "unfollow") and not user.following:
         raise ApiError(409, "友だち追加するとメッセージを送れます")
@@ -439,7 +238,7 @@ def _repository_menu(request: Request) -> dict[str, Any]:
         return {}
     if not richmenu.IMAGE_PATH.is_file():
         return {}
-    path = richmenu.IMAGE_PATH.relative_to(ROOT / "static").as_posix()
+    path = richmenu.IMAGE_PATH.relative_to(STATIC_DIR).as_posix()
     version = int(richmenu.IMAGE_PATH.stat().st_mtime)
     url = f"{request.url_for('static', path=path).path}?v={version}"
     return {"definition": richmenu.definition(), "image_url": url}
