@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from line_app import state
+from line_app.ids import parse_id as _int
 from line_app.flows.consult_cards import (
     booking_bubble,
     bookings_carousel,
@@ -50,13 +51,6 @@ def _topic(value: str | None) -> Topic | None:
 
 def _method(value: str | None) -> Method | None:
     return Method(value) if value and value in Method._value2member_map_ else None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
 
 
 # -- steps -------------------------------------------------------------------------------
