@@ -133,8 +133,11 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Outbox
 
 async def next_due_in(default: float) -> float:
     """Seconds until the earliest scheduled retry (for the sender's sleep)."""
+    # Only each user's first row counts: the rows behind it wait for it, due or not.
     row = (
-        await OutboxMessage.filter(status__in=_OPEN)
+        await OutboxMessage.filter(
+            status=OutboxStatus.PENDING, id__in=claims.first_open_per_user(OutboxMessage, _OPEN)
+        )
         .order_by("next_attempt_at")
         .first()
         .values("next_attempt_at")
@@ -151,7 +154,9 @@ async def deliver_batch(rows: list[OutboxMessage], line: LineClient, settings: S
     # shown it. Pushing now could send it twice, so staff decide (配信状況不明).
     lost = [r for r in rows if r.reply_attempted_at is not None and not _reply_is_fresh(r, at)]
     for row in lost:
-        await _close(row, OutboxStatus.UNKNOWN, "返信の結果が不明なまま返信トークンの期限が切れました")
+        await _close(
+            row, OutboxStatus.UNKNOWN, "返信の結果が不明なまま返信トークンの期限が切れました"
+        )
     rows = [r for r in rows if r not in lost]
     replying = [r for r in rows if _reply_is_fresh(r, at)]
     ambiguous = {r.id for r in replying if r.reply_attempted_at is not None}

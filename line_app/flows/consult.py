@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Any
 
 from line_app import state
-from line_app.ids import parse_id as _int
 from line_app.flows.consult_cards import (
     booking_bubble,
     bookings_carousel,
@@ -20,6 +19,7 @@ from line_app.flows.consult_cards import (
     short_when,
     summary_card,
 )
+from line_app.ids import parse_id as _int
 from line_app.messages import Action, confirm, postback, postback_data, text
 from line_app.router import register
 from line_app.turn import Turn

@@ -37,11 +37,14 @@ async def settle(worker: Worker, who: list[str], timeout: float = 20.0) -> None:
     """Run the worker until none of `who` has an open outbox row."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while await InboxEvent.filter(
-        line_user_id__in=who, status__in=(InboxStatus.PENDING, InboxStatus.PROCESSING)
-    ).exists() or await OutboxMessage.filter(
-        line_user_id__in=who, status__in=(OutboxStatus.PENDING, OutboxStatus.SENDING)
-    ).exists():
+    while (
+        await InboxEvent.filter(
+            line_user_id__in=who, status__in=(InboxStatus.PENDING, InboxStatus.PROCESSING)
+        ).exists()
+        or await OutboxMessage.filter(
+            line_user_id__in=who, status__in=(OutboxStatus.PENDING, OutboxStatus.SENDING)
+        ).exists()
+    ):
         assert loop.time() < deadline, "delivery did not settle"
         await worker.run_inbox_once()
         await worker.run_outbox_once()

@@ -7,7 +7,8 @@ import pytest
 
 from line_app.ids import MAX_ID, parse_id
 from models.inbox import InboxEvent, InboxStatus
-from tests.line_app.test_consult_flow import Resident_, make_slots, resident  # noqa: F401
+from tests.line_app.test_consult_flow import Resident_, make_slots
+from tests.line_app.test_consult_flow import resident as resident  # noqa: F401  (fixture)
 
 BAD_IDS = ["9" * 30, str(MAX_ID + 1), "abc", "１２", " 1", "1_0", "-1", "0", ""]
 
@@ -33,7 +34,10 @@ def test_parse_id_takes_plain_ids() -> None:
     ],
 )
 async def test_bad_ids_in_a_signed_postback_are_a_stale_button(
-    resident: Resident_, data: str, answer: str, value: str
+    resident: Resident_,  # noqa: F811
+    data: str,
+    answer: str,
+    value: str,
 ) -> None:
     await make_slots(1)
     await resident.tap(data.format(value))
