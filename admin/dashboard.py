@@ -11,7 +11,8 @@ from starlette.responses import Response
 from admin import registry
 from admin.auth import staff_required
 from admin.pages import render
-from models.outbox import OutboxMessage, OutboxStatus
+from line_app import outbox
+from models.outbox import OutboxMessage
 from models.residents import Resident
 from shima.timeutil import jst_datetime, now, today_jst
 
@@ -29,7 +30,7 @@ class Card:
 async def headline_cards() -> list[Card]:
     friends = await Resident.filter(is_following=True).count()
     new_today = await Resident.filter(first_followed_at__gte=jst_datetime(today_jst())).count()
-    dead = await OutboxMessage.filter(status=OutboxStatus.DEAD).count()
+    dead = await OutboxMessage.filter(status__in=outbox.FOR_STAFF).count()
     return [
         Card("友だち数", friends, "人", "/admin/residents", "利用者一覧へ"),
         Card("今日の新規", new_today, "人"),

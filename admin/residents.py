@@ -33,6 +33,7 @@ OUTBOX_STATUS_LABELS = {
     "sending": "送信中",
     "sent": "送信済み",
     "dead": "未配信",
+    "unknown": "配信状況不明",
     "cancelled": "破棄",
 }
 SENT_VIA_LABELS = {"reply": "応答", "push": "プッシュ"}

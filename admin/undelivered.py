@@ -1,4 +1,5 @@
-"""Undelivered messages (outbox dead letters): what, to whom, why; resend or discard.
+"""Undelivered messages (outbox dead letters, and 配信状況不明: LINE may or may not have shown
+them): what, to whom, why; resend or discard.
 
 The rules for both actions live in line_app.outbox; this module only translates.
 """
@@ -61,7 +62,7 @@ def summarise(messages: Any) -> str:
 
 @staff_required
 async def undelivered_list(request: Request) -> Response:
-    dead = OutboxMessage.filter(status=OutboxStatus.DEAD)
+    dead = OutboxMessage.filter(status__in=outbox.FOR_STAFF)
     page = paginate(request, await dead.count())
     rows = await dead.order_by("-id").offset(page.offset).limit(page.per_page)
     user_ids = {row.line_user_id for row in rows}
@@ -72,6 +73,7 @@ async def undelivered_list(request: Request) -> Response:
             "resident": residents.get(row.line_user_id),
             "summary": summarise(row.messages),
             "count": len(row.messages) if isinstance(row.messages, list) else 1,
+            "unknown": row.status == OutboxStatus.UNKNOWN,
         }
         for row in rows
     ]

@@ -86,20 +86,30 @@ class LineClient:
         if self._session is not None:
             await self._session.close()
 
-    async def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> SendResult:
+    async def reply(
+        self, reply_token: str, messages: list[dict[str, Any]], timeout: float | None = None
+    ) -> SendResult:
+        """Reply; `timeout` (seconds) short enough that a retry still fits the token's life."""
         body = {"replyToken": reply_token, "messages": messages}
-        return await self._post("/v2/bot/message/reply", body)
+        return await self._post("/v2/bot/message/reply", body, timeout=timeout)
 
     async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> SendResult:
         body = {"to": to, "messages": messages}
         return await self._post("/v2/bot/message/push", body, {"X-Line-Retry-Key": retry_key})
 
     async def _post(
-        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+        self,
+        path: str,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> SendResult:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        limit = self.timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
         try:
-            async with self._http().post(self._base + path, data=data, headers=headers) as resp:
+            async with self._http().post(
+                self._base + path, data=data, headers=headers, timeout=limit
+            ) as resp:
                 text = await resp.text()
                 if 200 <= resp.status < 300:
                     return SendResult(Outcome.SENT, resp.status)

@@ -3,11 +3,16 @@
 Delivery rules (one place):
 - reply while the event's reply token is fresh (replies cost no message quota);
 - otherwise push, always with the row's own `X-Line-Retry-Key` (409 = delivered before);
-- 429/5xx/timeouts/connection errors: retry with exponential backoff; after the last try
-  the row becomes a dead letter that staff see (and can requeue or discard) in the admin;
+- 429/5xx/timeouts/connection errors: retry with capped exponential backoff for
+  `send_give_up_hours`; then the row becomes a dead letter that staff see (and can resend or
+  discard) in the admin;
 - a reply token is single use: `reply_attempted_at` is committed before the call, so after a
-  crash or a timeout mid-call we know the outcome is unknown. Retrying the reply then answers
-  "invalid reply token" only if our earlier call consumed it — that counts as delivered.
+  crash or a timeout mid-call we know the outcome is unknown. The reply is retried as a
+  reply at once; LINE answers "invalid reply token" only if our earlier call consumed it —
+  that counts as delivered. If the token expires first, the row is 配信状況不明 (UNKNOWN):
+  never pushed blindly, shown to staff with a one-click resend;
+- a push that got no answer is retried with its retry key only within the key's life;
+  after that it is UNKNOWN too.
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ from shima.timeutil import now
 log = logging.getLogger("shima.outbox")
 MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for reply and push
 _OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# Rows staff must look at: given up, or LINE may or may not have shown them.
+FOR_STAFF = (OutboxStatus.DEAD, OutboxStatus.UNKNOWN)
+MIN_REPLY_TIMEOUT = 0.5  # seconds
+# LINE remembers a push's retry key for 24 hours from the first request; stop an hour
+# earlier, so a retry of a push that may have been taken always meets its 409.
+RETRY_KEY_LIFE = timedelta(hours=23)
 
 
 async def enqueue(
@@ -122,8 +133,11 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Outbox
 
 async def next_due_in(default: float) -> float:
     """Seconds until the earliest scheduled retry (for the sender's sleep)."""
+    # Only each user's first row counts: the rows behind it wait for it, due or not.
     row = (
-        await OutboxMessage.filter(status__in=_OPEN)
+        await OutboxMessage.filter(
+            status=OutboxStatus.PENDING, id__in=claims.first_open_per_user(OutboxMessage, _OPEN)
+        )
         .order_by("next_attempt_at")
         .first()
         .values("next_attempt_at")
@@ -136,20 +150,28 @@ async def next_due_in(default: float) -> float:
 async def deliver_batch(rows: list[OutboxMessage], line: LineClient, settings: Settings) -> None:
     """Deliver claimed rows (one per user, so they may go concurrently)."""
     at = now()
+    # An earlier reply call got no answer and the token has expired since: LINE may have
+    # shown it. Pushing now could send it twice, so staff decide (配信状況不明).
+    lost = [r for r in rows if r.reply_attempted_at is not None and not _reply_is_fresh(r, at)]
+    for row in lost:
+        await _close(
+            row, OutboxStatus.UNKNOWN, "返信の結果が不明なまま返信トークンの期限が切れました"
+        )
+    rows = [r for r in rows if r not in lost]
     replying = [r for r in rows if _reply_is_fresh(r, at)]
     ambiguous = {r.id for r in replying if r.reply_attempted_at is not None}
     if replying:
         # Committed before any call: a crash from here on leaves the outcome "unknown".
         await OutboxMessage.filter(id__in=[r.id for r in replying]).update(reply_attempted_at=at)
     results = await asyncio.gather(
-        *(_deliver(r, r.id in ambiguous, r in replying, line) for r in rows)
+        *(_deliver(r, r.id in ambiguous, r in replying, line, settings) for r in rows)
     )
     sent: dict[str, list[int]] = {"reply": [], "push": []}
     for row, (via, result) in zip(rows, results, strict=True):
         if result.outcome in (Outcome.SENT, Outcome.ALREADY_ACCEPTED):
             sent[via].append(row.id)
         else:
-            await _after_failure(row, via, result, settings)
+            await _after_failure(row, via, result, row.id in ambiguous, settings)
     for via, ids in sent.items():
         if ids:
             await OutboxMessage.filter(id__in=ids, status=OutboxStatus.SENDING).update(
@@ -166,11 +188,20 @@ def _reply_is_fresh(row: OutboxMessage, at: datetime) -> bool:
     return bool(row.reply_token and row.reply_deadline and at < row.reply_deadline)
 
 
+def reply_timeout(row: OutboxMessage, at: datetime, settings: Settings) -> float:
+    """A reply call ends by half the token's remaining life, so a retry as a reply (which
+    tells us whether the first one arrived) still fits before the token expires."""
+    assert row.reply_deadline is not None
+    left = (row.reply_deadline - at).total_seconds()
+    return max(MIN_REPLY_TIMEOUT, min(settings.line_timeout_seconds, left / 2))
+
+
 async def _deliver(
-    row: OutboxMessage, ambiguous: bool, reply: bool, line: LineClient
+    row: OutboxMessage, ambiguous: bool, reply: bool, line: LineClient, settings: Settings
 ) -> tuple[str, SendResult]:
     if reply and row.reply_token:
-        result = await line.reply(row.reply_token, row.messages)
+        timeout = reply_timeout(row, now(), settings)
+        result = await line.reply(row.reply_token, row.messages, timeout=timeout)
         if result.outcome == Outcome.INVALID_REPLY_TOKEN and ambiguous:
             # Only we hold this token and it is still within its life: our earlier call
             # (cut off by a crash or a timeout) must have used it.
@@ -181,22 +212,52 @@ async def _deliver(
 
 
 async def _after_failure(
-    row: OutboxMessage, via: str, result: SendResult, settings: Settings
+    row: OutboxMessage, via: str, result: SendResult, ambiguous: bool, settings: Settings
 ) -> None:
-    attempts = row.attempts + 1
+    at = now()
+    failing_since = row.failing_since or at
     error = f"{via}: HTTP {result.status} {result.error}".strip()
-    update: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000], "lease_until": None}
-    if via == "push" or result.outcome == Outcome.INVALID_REPLY_TOKEN:
-        update["reply_token"] = None  # the token is gone: later attempts push
-    elif not result.ambiguous:
+    update: dict[str, Any] = {
+        "attempts": row.attempts + 1,
+        "last_error": error[:2000],
+        "lease_until": None,
+        "failing_since": failing_since,
+    }
+    if via == "reply" and result.ambiguous:
+        if not _reply_is_fresh(row, at):
+            await _close(row, OutboxStatus.UNKNOWN, error, **update)
+            return
+        # Retry as a reply at once: LINE then answers "Invalid reply token" if this call
+        # was taken, which tells us it was delivered (see _deliver).
+        update.update(status=OutboxStatus.PENDING, next_attempt_at=at)
+        await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENDING).update(**update)
+        return
+    if via == "reply" and not ambiguous:
         update["reply_attempted_at"] = None  # LINE answered: the token was not used
-    if result.outcome == Outcome.REJECTED or attempts >= settings.max_send_attempts:
-        update["status"] = OutboxStatus.DEAD
-        log.warning("outbox %s dead after %s attempts: HTTP %s", row.id, attempts, result.status)
+    if via == "push":
+        # The reply token is gone (LINE said so, or it expired unused): later attempts push.
+        update.update(reply_token=None, reply_attempted_at=None)
+        if result.ambiguous:
+            update["push_outcome_unknown"] = True
+    unknown = row.push_outcome_unknown or update.get("push_outcome_unknown", False)
+    give_up_at = failing_since + timedelta(hours=settings.send_give_up_hours)
+    if unknown:
+        give_up_at = min(give_up_at, failing_since + RETRY_KEY_LIFE)
+    if result.outcome == Outcome.REJECTED:
+        await _close(row, OutboxStatus.DEAD, error, **update)
+    elif at >= give_up_at:
+        await _close(row, OutboxStatus.UNKNOWN if unknown else OutboxStatus.DEAD, error, **update)
     else:
         update["status"] = OutboxStatus.PENDING
-        update["next_attempt_at"] = now() + timedelta(seconds=backoff(attempts, settings))
+        update["next_attempt_at"] = at + timedelta(seconds=backoff(row.attempts + 1, settings))
+        await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENDING).update(**update)
+
+
+async def _close(row: OutboxMessage, status: OutboxStatus, error: str, **update: Any) -> None:
+    """Stop trying: staff see the row on the undelivered page (ids only in the log)."""
+    update.update(status=status, lease_until=None, last_error=error[:2000])
     await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENDING).update(**update)
+    log.warning("outbox %s %s after %s attempts", row.id, status.value, row.attempts + 1)
 
 
 def backoff(attempts: int, settings: Settings) -> float:
@@ -213,12 +274,18 @@ async def release(worker_prefix: str) -> int:
 
 
 async def requeue_dead(message_id: int) -> bool:
-    """Staff: try a dead letter again from the start (by push: its reply token is long gone)."""
-    updated = await OutboxMessage.filter(id=message_id, status=OutboxStatus.DEAD).update(
+    """Staff: send an undelivered (or 配信状況不明) message again, by push (its reply token is
+    long gone). A new retry key: the staff member chose to send it, even if LINE may have
+    taken an earlier push (whose key would only answer 409)."""
+    updated = await OutboxMessage.filter(id=message_id, status__in=FOR_STAFF).update(
         status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now(),
         reply_token=None,
+        reply_attempted_at=None,
+        push_outcome_unknown=False,
+        failing_since=None,
+        retry_key=str(uuid.uuid4()),
         lease_until=None,
         last_error=None,
     )
@@ -226,8 +293,8 @@ async def requeue_dead(message_id: int) -> bool:
 
 
 async def discard_dead(message_id: int) -> bool:
-    """Staff: give up on a dead letter for good."""
-    updated = await OutboxMessage.filter(id=message_id, status=OutboxStatus.DEAD).update(
+    """Staff: give up on an undelivered (or 配信状況不明) message for good."""
+    updated = await OutboxMessage.filter(id=message_id, status__in=FOR_STAFF).update(
         status=OutboxStatus.CANCELLED
     )
     return updated == 1

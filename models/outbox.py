@@ -14,6 +14,9 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"  # gave up: shown to staff as undelivered
+    # LINE may or may not have taken it (no answer came back and it can no longer be
+    # retried safely): shown to staff as 配信状況不明, never pushed blindly.
+    UNKNOWN = "unknown"
     CANCELLED = "cancelled"  # staff discarded a dead letter
 
 
@@ -38,6 +41,11 @@ class OutboxMessage(Model):
     # Set (and committed) before a reply call: a reply token is single use, so after a
     # crash mid-call we must not assume the token is still unused.
     reply_attempted_at = fields.DatetimeField(null=True)
+    # A push got no answer (timeout, cut connection): LINE may have taken it. Retrying with
+    # the same retry key is safe only while LINE remembers the key (24 h).
+    push_outcome_unknown = fields.BooleanField(default=False)
+    # When the first attempt failed: retries stop `send_give_up_hours` after it.
+    failing_since = fields.DatetimeField(null=True)
     sent_via = fields.CharField(max_length=8, null=True)  # "reply" | "push"
     sent_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)

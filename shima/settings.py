@@ -47,9 +47,11 @@ class Settings:
     # Seconds a claimed inbox/outbox row stays ours before another worker may take it over.
     lease_seconds: float = 30.0
     line_timeout_seconds: float = 10.0
-    max_send_attempts: int = 8
+    # Pushes keep being retried (capped backoff) this long after the first failure, so a long
+    # LINE outage loses nothing; then the message is shown to staff as undelivered.
+    send_give_up_hours: float = 24.0
     backoff_base_seconds: float = 2.0
-    backoff_max_seconds: float = 600.0
+    backoff_max_seconds: float = 300.0  # 5 minutes
     reply_token_ttl_seconds: float = 50.0  # LINE says "about one minute"; keep a margin
     poll_interval_seconds: float = 0.5
     max_webhook_bytes: int = 1024 * 1024  # 1 MiB
@@ -98,6 +100,7 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         port=port,
         run_worker=config("SHIMA_RUN_WORKER", cast=bool, default=True),
         lease_seconds=config("SHIMA_LEASE_SECONDS", cast=float, default=30.0),
+        send_give_up_hours=config("SHIMA_SEND_GIVE_UP_HOURS", cast=float, default=24.0),
         consult_max_upcoming=config("SHIMA_CONSULT_MAX_UPCOMING", cast=int, default=2),
         consult_close_hours=config("SHIMA_CONSULT_CLOSE_HOURS", cast=float, default=2.0),
         reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),

@@ -107,7 +107,7 @@ def settings(db: str, fake_line: FakeLinePlatform) -> Settings:
         line_timeout_seconds=2.0,
         backoff_base_seconds=0.01,
         backoff_max_seconds=0.05,
-        max_send_attempts=4,
+        send_give_up_hours=1.0,
         poll_interval_seconds=0.05,
     )
 

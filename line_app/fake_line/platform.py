@@ -172,6 +172,11 @@ class FakeLinePlatform:
         timed-out push may well have been delivered (combine with `fail_next` if not)."""
         self._delays.append(_Rule(times, path, seconds=seconds))
 
+    def clear_failures(self) -> None:
+        """End every injected failure and stall (an outage is over)."""
+        self._failures.clear()
+        self._delays.clear()
+
     def add_user(self, user_id: str, display_name: str, picture_url: str | None = None) -> None:
         self._profiles[user_id] = _Profile(display_name, picture_url)
 

@@ -19,6 +19,7 @@ from line_app.flows.consult_cards import (
     short_when,
     summary_card,
 )
+from line_app.ids import parse_id as _int
 from line_app.messages import Action, confirm, postback, postback_data, text
 from line_app.turn import Turn
 from models.consultation import Booking, ConsultationSlot, Method, Topic
@@ -49,13 +50,6 @@ def _topic(value: str | None) -> Topic | None:
 
 def _method(value: str | None) -> Method | None:
     return Method(value) if value and value in Method._value2member_map_ else None
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
 
 
 # -- steps -------------------------------------------------------------------------------

@@ -220,3 +220,26 @@ async def test_audit_log_lists_and_filters(admin_client: httpx2.AsyncClient) -> 
     assert f'href="/admin/residents/{person.id}"' in only_views.text
     assert "<td>ログイン成功</td>" not in only_views.text
     assert "1件中" in only_views.text
+
+
+async def test_unknown_delivery_is_shown_and_resent_in_one_click(
+    staff_client: httpx2.AsyncClient,
+) -> None:
+    person = await resident("不明 五郎")
+    letter = await dead_letter(person.line_user_id, [{"type": "text", "text": "確認です"}])
+    await OutboxMessage.filter(id=letter.id).update(
+        status=OutboxStatus.UNKNOWN, push_outcome_unknown=True
+    )
+    page = await staff_client.get("/admin/undelivered")
+    assert "配信状況不明" in page.text and "確認です" in page.text
+    csrf = await page_csrf(staff_client, "/admin/undelivered")
+    response = await staff_client.post(
+        f"/admin/undelivered/{letter.id}/requeue", data={"csrf_token": csrf}
+    )
+    assert response.headers["location"] == "/admin/undelivered?done=requeued"
+    resent = await OutboxMessage.get(id=letter.id)
+    assert resent.status == OutboxStatus.PENDING and not resent.push_outcome_unknown
+    assert resent.retry_key != letter.retry_key  # a new push, not a 409 for the old key
+    assert await AuditLog.filter(action="outbox.requeue", target_id=str(letter.id)).exists()
+    dashboard = await staff_client.get("/admin/")
+    assert "未配信メッセージ" in dashboard.text

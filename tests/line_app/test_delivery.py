@@ -177,27 +177,30 @@ async def test_push_accepted_but_answer_lost_is_not_sent_twice(
 
 
 async def test_gives_up_into_a_dead_letter_then_staff_requeue(
-    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker, settings: Settings
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, settings: Settings
 ) -> None:
+    settings = settings.with_overrides(send_give_up_hours=0.5 / 3600)  # half a second
+    line = LineClient(settings)
+    worker = Worker(settings, line)
     await say(client, fake_line, "U1", "メニュー")
-    fake_line.fail_next(503, times=settings.max_send_attempts)
-    await run_until(
-        worker, lambda: False if not fake_line.calls else len(fake_line.calls) >= 4, timeout=5
-    )
-    for _ in range(50):
-        if (await OutboxMessage.get()).status == OutboxStatus.DEAD:
-            break
+    fake_line.fail_next(503, times=10_000)
+    await worker.run_inbox_once()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while (await OutboxMessage.get()).status != OutboxStatus.DEAD:
+        assert loop.time() < deadline, "never gave up"
         await worker.run_outbox_once()
         await asyncio.sleep(0.03)
     row = await OutboxMessage.get()
-    assert row.status == OutboxStatus.DEAD
-    assert row.attempts == settings.max_send_attempts
+    assert row.attempts > 3
     assert "503" in (row.last_error or "")
     assert fake_line.delivered() == []
 
+    fake_line.clear_failures()
     assert await outbox.requeue_dead(row.id)
     assert not await outbox.requeue_dead(row.id)  # a second tap changes nothing
     await worker.drain()
+    await line.close()
     [delivery] = fake_line.delivered("U1")
     assert delivery.via == "push"
 
