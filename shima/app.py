@@ -19,7 +19,7 @@ from admin.routes import routes as admin_routes
 from line_app import simulator
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
-from line_app.webhook import callback
+from line_app.webhook import WebhookFirst, callback
 from shima import db
 from shima.settings import FAKE_LINE_PATH, ROOT, Settings, load_settings
 from shima.worker import Worker
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(WebhookFirst)  # added last: runs first (see line_app.webhook)
     app.state.settings = settings
     app.state.fake_line = fake_line
     app.state.worker = None
