@@ -252,7 +252,8 @@ def server_command(system: str, port: int) -> list[str]:
     if system == "project":
         return venv_script("shima") + ["serve", "--host", HOST, "--port", str(port)]
     module = {"bare": "bare_endpoint", "echo": "echo_bot"}[system]
-    # Served the way `shima serve` serves the project: uvicorn defaults, info log, access log.
+    # Served exactly as `shima serve` serves the project (shima/cli.py): uvicorn defaults,
+    # info log, NO access log, proxy headers on, so the floor is not handicapped.
     return [
         sys.executable,
         "-m",
@@ -266,6 +267,10 @@ def server_command(system: str, port: int) -> list[str]:
         str(port),
         "--log-level",
         "info",
+        "--no-access-log",
+        "--proxy-headers",
+        "--timeout-graceful-shutdown",
+        "15",
     ]
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sys
 import weakref
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise import connections
 from tortoise.expressions import F
 
-from line_app import claims
+from line_app import claims, webhook_events
 from models.inbox import InboxEvent, InboxStatus
 from shima.timeutil import now
 
@@ -19,30 +23,88 @@ MAX_ATTEMPTS = 5  # a flow that keeps failing stops blocking the user's later ev
 _OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 
 
-def _event_row(event: dict[str, Any]) -> InboxEvent | None:
-    """The inbox row for one webhook event, or None for events we never act on."""
-    if not isinstance(event, dict):
-        return None
-    if event.get("mode", "active") != "active":
-        return None  # standby: another channel owns the chat; change and send nothing
-    source = event.get("source") or {}
-    event_id = event.get("webhookEventId")
-    user_id = source.get("userId") if isinstance(source, dict) else None
-    if source.get("type") != "user" or not user_id or not event_id:
-        return None  # groups/rooms are not used by this account
-    try:
-        event_time = datetime.fromtimestamp(int(event["timestamp"]) / 1000, tz=UTC)
-    except (KeyError, TypeError, ValueError, OverflowError, OSError):
-        return None
-    reply_token = event.get("replyToken")
-    return InboxEvent(
-        webhook_event_id=str(event_id)[:64],
-        line_user_id=str(user_id)[:64],
-        event_type=str(event.get("type", ""))[:32],
-        payload=event,
-        reply_token=str(reply_token)[:128] if reply_token else None,
-        event_time=event_time,
-    )
+# The columns one webhook event fills; the rest keep their NULL defaults.
+_COLUMNS = (
+    "webhook_event_id",
+    "line_user_id",
+    "event_type",
+    "payload",
+    "reply_token",
+    "event_time",
+    "received_at",
+    "status",
+    "attempts",
+    "last_error",
+)
+_SQLITE_INSERT = (
+    f"INSERT OR IGNORE INTO inbox_events ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+# PostgreSQL: the whole batch as one statement (one round trip, one commit): the columns
+# travel as arrays and `unnest` turns them back into rows.
+_PG_TYPES = ("text",) * 5 + ("timestamptz",) * 2 + ("text", "int4", "text")
+_PG_INSERT = (
+    f"INSERT INTO inbox_events ({', '.join(_COLUMNS)}) "
+    "SELECT c1, c2, c3, c4::jsonb, c5, c6, c7, c8, c9, c10 FROM unnest("
+    + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_PG_TYPES, start=1))
+    + ") AS t(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10) "
+    "ON CONFLICT (webhook_event_id) DO NOTHING"
+)
+Row = tuple[str, str, str, str, str | None, datetime, datetime, str, int, str | None]
+
+
+def _rows(events: list[Any], scrub: bool) -> list[Row]:
+    """The inbox rows for a body's events: malformed ones as ignored with their reason,
+    those we never store (standby, groups, no id) counted in the log. `scrub`: the body
+    has `\\u` escapes, so an event may hold characters no database stores (NUL, a lone
+    surrogate)."""
+    rows: list[Row] = []
+    skipped: Counter[str] = Counter()
+    at = now()
+    for event in events:
+        unstorable = False
+        if scrub:
+            event, unstorable = webhook_events.scrubbed(event)
+        try:
+            c = webhook_events.check(event)
+        except webhook_events.Skip as why:
+            skipped[str(why)] += 1
+            continue
+        problem = c.problem or (webhook_events.UNSTORABLE if unstorable else None)
+        status = InboxStatus.PENDING if problem is None else InboxStatus.IGNORED
+        rows.append(
+            (
+                c.webhook_event_id,
+                c.line_user_id,
+                c.event_type,
+                _dumps(event),
+                c.reply_token,
+                c.event_time or at,
+                at,
+                status.value,
+                0,
+                problem,
+            )
+        )
+        if problem is not None:
+            log.warning("webhook event stored as ignored: %s", problem)
+    if skipped.total() - skipped["standby"] - skipped["group or room"]:
+        log.warning("webhook events not stored: %s", dict(skipped))
+    return rows
+
+
+def _dumps(event: Any) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _insert(rows: list[Row]) -> None:
+    """One INSERT for all rows; a `webhook_event_id` already stored inserts nothing."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await conn.execute_query(_PG_INSERT, columns)
+    else:
+        await conn.execute_many(_SQLITE_INSERT, [list(row) for row in rows])
 
 
 class _GroupCommit:
@@ -51,10 +113,10 @@ class _GroupCommit:
     holding its events has committed, so an acknowledged event is always stored."""
 
     def __init__(self) -> None:
-        self._waiting: list[tuple[list[InboxEvent], asyncio.Future[None]]] = []
+        self._waiting: list[tuple[list[Row], asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def store(self, rows: list[InboxEvent]) -> None:
+    async def store(self, rows: list[Row]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((rows, done))
         if self._task is None or self._task.done():
@@ -66,15 +128,34 @@ class _GroupCommit:
             batch, self._waiting = self._waiting, []
             rows = [row for request_rows, _ in batch for row in request_rows]
             try:
-                await InboxEvent.bulk_create(rows, ignore_conflicts=True)
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                await _insert(rows)
+            except Exception:
+                # One request's rows must not fail the others: each on its own.
+                if len(batch) == 1:
+                    raise_in(batch[0][1])
+                    continue
+                for request_rows, done in batch:
+                    try:
+                        await _insert(request_rows)
+                    except Exception:
+                        raise_in(done)
+                    else:
+                        settle(done)
             else:
                 for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                    settle(done)
+
+
+def settle(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
+
+
+def raise_in(done: asyncio.Future[None]) -> None:
+    """Hand the exception being handled to the request waiting on `done`."""
+    if not done.done():
+        exc = sys.exc_info()[1]
+        done.set_exception(exc if exc is not None else RuntimeError("insert failed"))
 
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = (
@@ -82,10 +163,10 @@ _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _GroupCommit] = (
 )
 
 
-async def store_events(events: list[Any]) -> int:
-    """Store the events we act on; a redelivered `webhookEventId` inserts nothing.
-    Returns how many rows were offered (duplicates included)."""
-    rows = [row for row in map(_event_row, events) if row is not None]
+async def store_events(events: list[Any], scrub: bool = True) -> int:
+    """Store a body's events; a redelivered `webhookEventId` inserts nothing. Returns how
+    many rows for the worker were offered (duplicates included, ignored ones not)."""
+    rows = _rows(events, scrub)
     if not rows:
         return 0
     loop = asyncio.get_running_loop()
@@ -93,7 +174,7 @@ async def store_events(events: list[Any]) -> int:
     if writer is None:
         writer = _writers[loop] = _GroupCommit()
     await writer.store(rows)
-    return len(rows)
+    return sum(row[7] == InboxStatus.PENDING for row in rows)
 
 
 async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxEvent]:

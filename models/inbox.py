@@ -14,6 +14,7 @@ class InboxStatus(StrEnum):
     PROCESSING = "processing"
     DONE = "done"
     FAILED = "failed"  # the flow raised too often; kept for staff, never retried by itself
+    IGNORED = "ignored"  # malformed at ingestion (reason in last_error); never handled
 
 
 class InboxEvent(Model):
@@ -31,7 +32,7 @@ class InboxEvent(Model):
     lease_until = fields.DatetimeField(null=True)
     worker_id = fields.CharField(max_length=64, null=True)
     processed_at = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error = fields.TextField(null=True)  # or, for IGNORED, why it was not handled
 
     class Meta:
         table = "inbox_events"

@@ -17,7 +17,7 @@ from tortoise import Tortoise
 from admin.errors import exception_handlers
 from admin.routes import routes as admin_routes
 from line_app.client import LineClient
-from line_app.webhook import callback
+from line_app.webhook import WebhookFirst, callback
 from shima import areas as registry
 from shima import db
 from shima.middleware import SecurityHeadersMiddleware
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(WebhookFirst)  # added last: runs first (see line_app.webhook)
     app.state.settings = settings
     app.state.admin_areas = admin_areas  # nav, audit labels, dashboard parts (admin.registry)
     app.state.fake_line = fake_line

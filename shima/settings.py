@@ -55,6 +55,7 @@ class Settings:
     reply_token_ttl_seconds: float = 50.0  # LINE says "about one minute"; keep a margin
     poll_interval_seconds: float = 0.5
     max_webhook_bytes: int = 1024 * 1024  # 1 MiB
+    webhook_body_timeout_seconds: float = 10.0  # a webhook body slower than this gets 408
     session_idle_minutes: int = 30
     # Consultation desk rules (issue: 相談予約).
     consult_max_upcoming: int = 2  # upcoming bookings one resident may hold
@@ -101,6 +102,9 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         run_worker=config("SHIMA_RUN_WORKER", cast=bool, default=True),
         lease_seconds=config("SHIMA_LEASE_SECONDS", cast=float, default=30.0),
         send_give_up_hours=config("SHIMA_SEND_GIVE_UP_HOURS", cast=float, default=24.0),
+        webhook_body_timeout_seconds=config(
+            "SHIMA_WEBHOOK_BODY_TIMEOUT_SECONDS", cast=float, default=10.0
+        ),
         consult_max_upcoming=config("SHIMA_CONSULT_MAX_UPCOMING", cast=int, default=2),
         consult_close_hours=config("SHIMA_CONSULT_CLOSE_HOURS", cast=float, default=2.0),
         reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),
