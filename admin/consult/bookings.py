@@ -48,23 +48,6 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "stale": ("warning", "この予約はすでにキャンセルされているため、変更できません。"),
 }
 
-CSV_HEADER = (
-    "予約ID",
-    "相談日",
-    "開始",
-    "終了",
-    "担当",
-    "利用者ID",
-    "利用者名",
-    "相談内容",
-    "相談方法",
-    "状態",
-    "メモ",
-    "予約経路",
-    "予約日時",
-    "キャンセル日時",
-    "キャンセル理由",
-)
 BOOKED_BY_LABELS = {"line": "LINE", "staff": "スタッフ"}
 CANCELLED_BY_LABELS = {"resident": "利用者", "staff": "スタッフ"}
 
