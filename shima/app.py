@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from tortoise import Tortoise
@@ -20,6 +18,7 @@ from line_app.client import LineClient
 from line_app.webhook import WebhookFirst, callback
 from shima import areas as registry
 from shima import db
+from shima.health import healthz
 from shima.middleware import SecurityHeadersMiddleware
 from shima.settings import FAKE_LINE_PATH, STATIC_DIR, Settings, load_settings
 from shima.worker import Worker
@@ -28,11 +27,6 @@ if TYPE_CHECKING:
     from line_app.fake_line import FakeLinePlatform
 
 log = logging.getLogger("shima")
-
-
-async def healthz(request: Request) -> Response:
-    await Tortoise.get_connection("default").execute_query("SELECT 1")
-    return JSONResponse({"status": "ok"})
 
 
 def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Starlette:

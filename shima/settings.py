@@ -63,6 +63,12 @@ class Settings:
     consult_days_ahead: int = 14
     reminder_hour_jst: int = 18  # the day before, at this hour
     secure_cookies: bool = False
+    # Operating it (shima.health, shima.logs).
+    # /healthz answers 503 when the oldest unhandled webhook event, or the most overdue
+    # sendable message, is older than this: the worker looks stuck.
+    health_max_event_age_seconds: float = 120.0
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
+    log_level: str = "INFO"
 
     @property
     def is_sqlite(self) -> bool:
@@ -109,4 +115,21 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         consult_close_hours=config("SHIMA_CONSULT_CLOSE_HOURS", cast=float, default=2.0),
         reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),
         secure_cookies=config("SHIMA_SECURE_COOKIES", cast=bool, default=not simulator),
+        health_max_event_age_seconds=config(
+            "SHIMA_HEALTH_MAX_EVENT_AGE_SECONDS", cast=float, default=120.0
+        ),
+        log_format=_choice(config, "SHIMA_LOG_FORMAT", LOG_FORMATS, "text"),
+        log_level=_choice(config, "SHIMA_LOG_LEVEL", LOG_LEVELS, "INFO"),
     )
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _choice(config: Config, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = str(config(name, default=default)).strip()
+    for option in allowed:
+        if value.lower() == option.lower():
+            return option
+    raise SettingsError(f"{name} は {' / '.join(allowed)} のいずれかにしてください（{value!r}）。")
