@@ -1,11 +1,11 @@
-"""`shima` — the command line: migrate, seed-demo, create-staff, richmenu deploy, serve, worker."""
+"""`shima` — the command line: migrate, seed-demo, create-staff, richmenu deploy, serve, worker,
+backup."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
-import logging
 import os
 import secrets
 import signal
@@ -15,7 +15,7 @@ from typing import Any
 
 from tortoise import Tortoise
 
-from shima import db
+from shima import backup, db, logs
 from shima.db import tortoise_config
 from shima.settings import DATA_DIR, Settings, SettingsError, load_settings
 
@@ -140,7 +140,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         factory=True,
         host=args.host,
         port=port,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        # The same handlers as everything else: JSON lines if asked, no personal data.
+        log_config=logs.config(settings.log_format, settings.log_level),
         # One line per request costs CPU at webhook rates and says nothing staff need;
         # SHIMA_ACCESS_LOG=1 turns it back on.
         access_log=os.environ.get("SHIMA_ACCESS_LOG", "") == "1",
@@ -173,6 +175,16 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        target = backup.backup(settings.database_url, args.path)
+    except backup.BackupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"バックアップを書き出しました: {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shima", description="島フリーランス LINE")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,17 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0)
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("worker", help="ワーカーだけを起動する").set_defaults(func=cmd_worker)
+    back = sub.add_parser("backup", help="SQLite データベースのバックアップを取る")
+    back.add_argument(
+        "path", nargs="?", default="", help="書き出し先（既定: data/backup-日時.sqlite3）"
+    )
+    back.set_defaults(func=cmd_backup)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    logs.configure(settings.log_format, settings.log_level)
     return int(args.func(settings, args))
 
 
