@@ -32,7 +32,7 @@ from models.residents import Resident
 from models.staff import StaffUser
 from shima import logs
 from shima.app import create_app
-from shima.settings import Settings
+from shima.settings import Settings, SettingsError, load_settings
 from shima.worker import Worker
 from tests.admin.conftest import login
 from tests.line_app import events
@@ -256,3 +256,14 @@ def test_sql_echo_is_dropped_warnings_are_kept() -> None:
     warning = logging.LogRecord("aiosqlite", logging.WARNING, __file__, 1, "closing", (), None)
     assert not keep.filter(echo)
     assert keep.filter(warning)
+
+
+def test_log_settings_are_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    no_env_file = tmp_path / ".env"
+    monkeypatch.setenv("SHIMA_LOG_FORMAT", "JSON")
+    monkeypatch.setenv("SHIMA_LOG_LEVEL", "debug")
+    settings = load_settings(no_env_file)
+    assert (settings.log_format, settings.log_level) == ("json", "DEBUG")
+    monkeypatch.setenv("SHIMA_LOG_FORMAT", "xml")
+    with pytest.raises(SettingsError, match="SHIMA_LOG_FORMAT は text / json"):
+        load_settings(no_env_file)
