@@ -338,6 +338,7 @@ async def run_once(
             LINE_CHANNEL_SECRET=CHANNEL_SECRET,
             LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
             SECRET_KEY=SECRET_KEY,
+            SHIMA_ALLOWED_HOSTS="127.0.0.1,localhost",
             LINE_API_BASE_URL=base_url,
             PORT=str(port),
             BENCH_CHANNEL_SECRET=CHANNEL_SECRET,
