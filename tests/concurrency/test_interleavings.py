@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ import pytest
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from line_app import router
+from line_app import profiles
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from models.consultation import Booking, ConsultationSlot, Method, Topic
@@ -187,18 +187,19 @@ async def _say(client: httpx2.AsyncClient, fake: FakeLinePlatform, words: str) -
 def _in_prefetch(monkeypatch: pytest.MonkeyPatch, competitor: Competitor) -> None:
     """The first worker's profile look-up is slow: its lease runs out meanwhile and
     `competitor` runs (outside any transaction: a real interleaving on both backends)."""
-    real = router.prefetch
+    real = profiles.names_for_batch
     fired = False
 
-    async def slow_prefetch(event: InboxEvent, line: LineClient) -> str | None:
+    async def slow_lookups(batch: Sequence[InboxEvent], line: LineClient) -> list[str | None]:
         nonlocal fired
         if not fired:
             fired = True
-            await InboxEvent.filter(id=event.id).update(lease_until=now() - timedelta(seconds=1))
+            ids = [event.id for event in batch]
+            await InboxEvent.filter(id__in=ids).update(lease_until=now() - timedelta(seconds=1))
             await competitor()
-        return await real(event, line)
+        return await real(batch, line)
 
-    monkeypatch.setattr(router, "prefetch", slow_prefetch)
+    monkeypatch.setattr(profiles, "names_for_batch", slow_lookups)
 
 
 def _replies(fake: FakeLinePlatform) -> list[Any]:
