@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx2
+import pytest
 
-from admin import throttle
+from admin import passwords, throttle
 from models.staff import LoginAttempt, StaffSession, StaffUser
 from shima.timeutil import now
 from tests.admin.conftest import PASSWORD, STAFF_EMAIL, csrf_from
@@ -82,3 +84,27 @@ async def test_address_is_throttled_after_twenty_failures_across_accounts(
     # Another address is unaffected.
     async with other_address(client, "203.0.113.9") as elsewhere:
         assert (await attempt(elsewhere, STAFF_EMAIL, PASSWORD)).status_code == 303
+
+
+async def test_concurrent_guesses_cannot_outrun_the_account_limit(
+    client: httpx2.AsyncClient, staff_user: StaffUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifications: list[str] = []
+    real_verify = passwords.verify_password
+
+    def counting_verify(password_hash: str, password: str) -> passwords.PasswordCheck:
+        verifications.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counting_verify)
+    token = csrf_from((await client.get("/admin/login")).text)
+
+    async def guess(i: int) -> int:
+        data = {"csrf_token": token, "email": STAFF_EMAIL, "password": f"guess-{i:04d}"}
+        return (await client.post("/admin/login", data=data)).status_code
+
+    statuses = await asyncio.gather(*(guess(i) for i in range(120)))
+    assert len(verifications) <= throttle.ACCOUNT_LIMIT
+    assert statuses.count(400) == len(verifications)
+    assert statuses.count(429) == 120 - len(verifications)
+    assert await StaffSession.all().count() == 0
