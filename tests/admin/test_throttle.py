@@ -1,4 +1,5 @@
-"""Failed-login throttling: per account and per address, the same answer for every account."""
+"""Failed-login throttling: per account, per address and per trusted browser (device cookie),
+the same answer for every account, and limits that hold under concurrent guesses."""
 
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ async def test_a_successful_login_resets_the_account_count(
     assert (await attempt(client, STAFF_EMAIL, PASSWORD)).status_code == 303
 
 
-async def test_address_is_throttled_after_twenty_failures_across_accounts(
+async def test_address_is_throttled_after_its_limit_of_untrusted_failures_across_accounts(
     client: httpx2.AsyncClient, staff_user: StaffUser
 ) -> None:
     for i in range(throttle.ADDRESS_LIMIT):
