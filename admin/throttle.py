@@ -4,7 +4,9 @@ Every attempt is first written as a failure, and only then are the limits counte
 row among them: of any number of simultaneous guesses, each one sees all that were written
 before it, so at most the limit of them reach the password check. A refused attempt deletes
 its row (the refusal ends WINDOW after the failures that caused it); a right password marks
-its row succeeded.
+its row succeeded. (A burst larger than a limit may be refused whole, as every guess counts
+the others' rows; once it is over nothing of it remains.) Row-level locks would make this
+exact, but differ between SQLite and PostgreSQL; insert-then-count needs only autocommit.
 
 Browsers are trusted or not (admin/device_cookies.py). Within WINDOW:
 - a trusted browser is refused after DEVICE_LIMIT failures with its own device cookie, and
