@@ -69,12 +69,18 @@ class Cluster:
             await client.aclose()
 
 
-async def send_wave(cluster: Cluster, wave: list[tuple[int, dict[str, Any]]]) -> list[int]:
+async def send_wave(
+    cluster: Cluster, wave: list[tuple[int, dict[str, Any]]], acked: asyncio.Queue | None = None
+) -> list[int]:
+    """POST each (process, event) of the wave, 16 at a time; every 200 is put on `acked`."""
     gate = asyncio.Semaphore(16)
 
     async def one(i: int, event: dict[str, Any]) -> int:
         async with gate:
-            return await cluster.post(i, event)
+            status = await cluster.post(i, event)
+        if acked is not None and status == 200:
+            acked.put_nowait(i)
+        return status
 
     return await asyncio.gather(*(one(i, e) for i, e in wave))
 
@@ -96,12 +102,15 @@ async def burst_with_a_kill(cluster: Cluster, fake: FakeLinePlatform) -> dict[st
     statuses = await send_wave(cluster, plan[:third])
     assert statuses == [200] * third
 
+    acked: asyncio.Queue[int] = asyncio.Queue()
+
     async def kill_when_busy() -> None:
-        await asyncio.sleep(0.05)  # well inside the wave
+        for _ in range(third // 4):  # a quarter of the wave is acknowledged: kill
+            await acked.get()
         cluster.procs.kill_9(cluster.webs[0])
 
-    middle, killer = await asyncio.gather(
-        send_wave(cluster, plan[third : 2 * third]), kill_when_busy()
+    middle, _ = await asyncio.gather(
+        send_wave(cluster, plan[third : 2 * third], acked), kill_when_busy()
     )
     assert middle.count(200) < third, "the kill came after the wave: it tested nothing"
     await cluster.start_web(0)  # restarted on the same port
