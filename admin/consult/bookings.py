@@ -48,9 +48,6 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "stale": ("warning", "この予約はすでにキャンセルされているため、変更できません。"),
 }
 
-BOOKED_BY_LABELS = {"line": "LINE", "staff": "スタッフ"}
-CANCELLED_BY_LABELS = {"resident": "利用者", "staff": "スタッフ"}
-
 
 # ---------- Filters shared by the list and the CSV export ----------
 
@@ -242,8 +239,6 @@ async def booking_detail(request: Request) -> Response:
             "history": history,
             "outcome": flash(request, OUTCOMES),
             "error": "",
-            "booked_by_labels": BOOKED_BY_LABELS,
-            "cancelled_by_labels": CANCELLED_BY_LABELS,
             "reason_max": REASON_MAX,
         },
         active="consult",
