@@ -22,7 +22,8 @@ from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
 from admin.forms import flash, form_text, parse_date
-from admin.pages import page_url, paginate, render
+from admin.listing import paginate
+from admin.pages import render
 from admin.sessions import settings_of
 from line_app.notices import consult as consult_notices
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Topic
@@ -209,8 +210,6 @@ async def booking_list(request: Request) -> Response:
             "today": today_jst(),
             "page": page,
             "outcome": flash(request, OUTCOMES),
-            "prev_url": page_url(request, page.number - 1),
-            "next_url": page_url(request, page.number + 1),
         },
         active="consult",
     )
