@@ -142,7 +142,10 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
         earlier = await Booking.get_or_none(request_key=request.request_key)
         if earlier is not None:
             return earlier
-    slot = await ConsultationSlot.get_or_none(id=request.slot_id)
+    # Locked until the caller's transaction ends (PostgreSQL; SQLite runs one transaction at
+    # a time): a closure of this day added meanwhile waits for us (calendar.add_closure locks
+    # the day's slots first), so the closure check below cannot be overtaken.
+    slot = await ConsultationSlot.filter(id=request.slot_id).select_for_update().first()
     if slot is None or not slot.is_active:
         raise SlotClosed
     if request.method not in slot.method_list:
