@@ -7,7 +7,7 @@ from models.consultation import BookedBy, CancelledBy
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_inbox')]
+    dependencies = [('models', '0007_staff_security')]
 
     initial = False
 
