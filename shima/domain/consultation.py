@@ -285,6 +285,13 @@ async def move_by_staff(
     old = await Booking.get_or_none(id=booking_id).select_related("resident")
     if old is None:
         raise NotYours
+    # Both slots locked up front, in id order, as add_closure locks a day's slots: taking
+    # them one by one (old when released, target when booked) could deadlock with a closure.
+    await (
+        ConsultationSlot.filter(id__in=[old.slot_id, target_slot_id])
+        .order_by("id")
+        .select_for_update()
+    )
     await _release(old, CancelledBy.STAFF, f"日時変更: {reason}"[:300])
     return await book(
         old.resident,
