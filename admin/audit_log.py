@@ -8,7 +8,8 @@ from starlette.responses import Response
 from admin import registry
 from admin.audit import ACTION_LABELS, DETAIL_LABELS, TARGET_LABELS
 from admin.auth import require_role
-from admin.pages import page_url, paginate, render
+from admin.listing import page_of
+from admin.pages import render
 from models.audit import AuditLog
 
 
@@ -18,13 +19,7 @@ async def audit_log(request: Request) -> Response:
     entries = AuditLog.all()
     if action:
         entries = entries.filter(action=action)
-    page = paginate(request, await entries.count())
-    rows = (
-        await entries.order_by("-id")
-        .offset(page.offset)
-        .limit(page.per_page)
-        .select_related("staff")
-    )
+    page, rows = await page_of(request, entries, "-id", related=("staff",))
     areas = registry.of(request)
     labels = {**ACTION_LABELS, **areas.audit_labels}
     known = {
@@ -43,8 +38,6 @@ async def audit_log(request: Request) -> Response:
             "target_labels": {**TARGET_LABELS, **areas.target_labels},
             "detail_labels": DETAIL_LABELS,
             "page": page,
-            "prev_url": page_url(request, page.number - 1),
-            "next_url": page_url(request, page.number + 1),
         },
         active="audit",
     )

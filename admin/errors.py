@@ -94,7 +94,9 @@ async def server_error(request: Request, exc: Exception) -> Response:
             )
     else:
         response = JSONResponse({"detail": "Internal Server Error"}, status_code=500)
-    for name, value in security_headers(request.url.path):
+    settings = getattr(request.app.state, "settings", None)
+    hsts = bool(settings and settings.secure_cookies)
+    for name, value in security_headers(request.url.path, hsts=hsts):
         response.headers[name] = value
     return response
 

@@ -14,11 +14,18 @@ from starlette.requests import Request
 Flash = tuple[str, str]
 
 
+# Dates staff can mean: anything else is a typo or a probe. Bounding them keeps date
+# arithmetic (a week before, a week after) and the database's date range safe.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
 def parse_date(value: str | None) -> date | None:
+    """A date within FIRST_YEAR..LAST_YEAR from `YYYY-MM-DD`, else None."""
     try:
-        return date.fromisoformat((value or "").strip()[:10])
+        day = date.fromisoformat((value or "").strip()[:10])
     except ValueError:
         return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def parse_time(value: str | None) -> time | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from admin import audit, csrf, throttle
+from admin import audit, csrf, device_cookies, throttle
 from admin.auth import LOGIN_PATH, safe_next, staff_required
 from admin.errors import csrf_failure
 from admin.pages import render
@@ -22,6 +22,10 @@ from shima.timeutil import now
 
 BAD_CREDENTIALS = "メールアドレスまたはパスワードが正しくありません。"
 THROTTLED = "ログイン試行が多すぎます。しばらくしてからお試しください。"
+# Shown to untrusted browsers only: the one they are refused from is not the staff's own.
+TRUSTED_BROWSER_HINT = (
+    "このアカウントで以前にログインしたブラウザからは、引き続きログインできます。"
+)
 NOTICES = {
     "expired": "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
     "logged_out": "ログアウトしました。",
@@ -74,15 +78,16 @@ async def _login_submit(request: Request) -> Response:
     next_path = safe_next(raw_next if isinstance(raw_next, str) else None)
     ip = audit.client_ip(request)
 
-    wait = await throttle.retry_after(email, ip)
-    if wait:
-        # Identical for known and unknown accounts; not recorded, so the wait really ends.
+    attempt = await throttle.begin(email, ip, device_cookies.device_of(request, email))
+    if attempt.wait:
+        # Identical for known and unknown accounts; checks no password.
+        message = THROTTLED if attempt.trusted else f"{THROTTLED}{TRUSTED_BROWSER_HINT}"
         return render(
             request,
             "admin/message.html",
-            {"title": "ログインできません", "message": THROTTLED, "back_href": LOGIN_PATH},
+            {"title": "ログインできません", "message": message, "back_href": LOGIN_PATH},
             status_code=429,
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(attempt.wait)},
         )
 
     staff = await StaffUser.get_or_none(email=email) if email else None
@@ -93,7 +98,7 @@ async def _login_submit(request: Request) -> Response:
         password[:MAX_PASSWORD_CHARS],
     )
     if not check.ok or staff is None:
-        await throttle.record_attempt(email, ip, succeeded=False)
+        # The attempt already stands as a failure (throttle.begin).
         await audit.record(
             request,
             "login.failure",
@@ -107,12 +112,13 @@ async def _login_submit(request: Request) -> Response:
 
     if check.new_hash:
         await StaffUser.filter(id=staff.id).update(password_hash=check.new_hash)
-    await throttle.record_attempt(email, ip, succeeded=True)
+    await throttle.succeeded(attempt)
     token, _session = await start_session(request, staff)
     await StaffUser.filter(id=staff.id).update(last_login_at=now())
     await audit.record(request, "login.success", "staff", staff.id, staff=staff)
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(request, response, token)
+    device_cookies.set_device_cookie(request, response, email)
     return response
 
 

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
-from admin.pages import page_url, paginate, render
+from admin.listing import page_of
+from admin.pages import render
 from models.inbox import InboxEvent
 from models.outbox import OutboxMessage
 from models.residents import Resident
@@ -45,8 +46,7 @@ async def resident_list(request: Request) -> Response:
     residents = Resident.all()
     if query:
         residents = residents.filter(display_name__icontains=query)
-    page = paginate(request, await residents.count())
-    rows = await residents.order_by("-id").offset(page.offset).limit(page.per_page)
+    page, rows = await page_of(request, residents, "-id")
     await audit.record(request, "resident.list", "resident", "", {"q": query, "page": page.number})
     return render(
         request,
@@ -55,8 +55,6 @@ async def resident_list(request: Request) -> Response:
             "residents": rows,
             "q": query,
             "page": page,
-            "prev_url": page_url(request, page.number - 1),
-            "next_url": page_url(request, page.number + 1),
         },
         active="residents",
     )

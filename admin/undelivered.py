@@ -13,7 +13,8 @@ from starlette.responses import RedirectResponse, Response
 
 from admin import audit
 from admin.auth import staff_required
-from admin.pages import page_url, paginate, render
+from admin.listing import page_of
+from admin.pages import render
 from line_app import outbox
 from models.outbox import OutboxMessage, OutboxStatus
 from models.residents import Resident
@@ -63,8 +64,7 @@ def summarise(messages: Any) -> str:
 @staff_required
 async def undelivered_list(request: Request) -> Response:
     dead = OutboxMessage.filter(status__in=outbox.FOR_STAFF)
-    page = paginate(request, await dead.count())
-    rows = await dead.order_by("-id").offset(page.offset).limit(page.per_page)
+    page, rows = await page_of(request, dead, "-id")
     user_ids = {row.line_user_id for row in rows}
     residents = {r.line_user_id: r for r in await Resident.filter(line_user_id__in=list(user_ids))}
     items = [
@@ -86,8 +86,6 @@ async def undelivered_list(request: Request) -> Response:
             "items": items,
             "page": page,
             "outcome": outcome,
-            "prev_url": page_url(request, page.number - 1),
-            "next_url": page_url(request, page.number + 1),
         },
         active="undelivered",
     )

@@ -150,19 +150,23 @@ class FloodResult:
 
 
 async def flood(
-    host: str, port: int, requests: list[bytes], connections: int, timeout: float = 30.0
+    host: str, servers: list[tuple[int, list[bytes]]], connections: int, timeout: float = 30.0
 ) -> FloodResult:
     """Send every request once over `connections` keep-alive connections (each connection
-    takes the next unsent request as soon as its previous one is answered)."""
+    takes the next unsent request as soon as its previous one is answered).
+
+    `servers`: (port, the requests built for it) per server; the connections are dealt
+    round-robin between the servers, and each takes the next request of its own server."""
+    if connections < len(servers):
+        raise ValueError("at least one connection per server")
     result = FloodResult()
-    streams = await asyncio.gather(
-        *(asyncio.open_connection(host, port) for _ in range(connections))
-    )
-    pending = iter(requests)
+    targets = [servers[i % len(servers)][0] for i in range(connections)]
+    streams = await asyncio.gather(*(asyncio.open_connection(host, p) for p in targets))
+    pending = {port: iter(requests) for port, requests in servers}
     perf = time.perf_counter
 
-    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        for request in pending:  # a shared iterator: no request is sent twice
+    async def run(port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for request in pending[port]:  # shared per server: no request is sent twice
             sent = perf()
             try:
                 writer.write(request)
@@ -183,7 +187,7 @@ async def flood(
     cpu0 = time.process_time()
     result.started_wall = time.time()
     t0 = perf()
-    await asyncio.gather(*(run(r, w) for r, w in streams))
+    await asyncio.gather(*(run(p, r, w) for p, (r, w) in zip(targets, streams, strict=True)))
     result.elapsed = perf() - t0
     result.cpu_seconds = time.process_time() - cpu0
     return result

@@ -33,7 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tortoise import Tortoise  # noqa: E402
 
 from admin.passwords import create_staff  # noqa: E402
-from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic  # noqa: E402
+from models.consultation import (  # noqa: E402
+    BookedBy,
+    Booking,
+    BookingStatus,
+    ConsultationSlot,
+    Method,
+    Topic,
+)
 from models.residents import Resident  # noqa: E402
 from shima.app import create_app  # noqa: E402
 from shima.db import init as init_db  # noqa: E402
@@ -115,7 +122,7 @@ async def fill(bookings: int, batch: int = 5000) -> None:
                     if cancelled
                     else rng.choice([BookingStatus.BOOKED, BookingStatus.ATTENDED]),
                     active_key=None if cancelled else f"{slot_id}:{resident_id}:{i}",
-                    booked_by="line",
+                    booked_by=BookedBy.RESIDENT,
                 )
             )
         await Booking.bulk_create(rows)

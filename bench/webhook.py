@@ -18,6 +18,14 @@ interleaved over `--rounds` rounds and medians are compared with the targets of 
 
     .venv/bin/python bench/webhook.py [--events 3000 --users 300 --connections 64 --rounds 3]
     .venv/bin/python bench/webhook.py --database-url postgres://postgres@127.0.0.1:5432/postgres
+
+Scaled out (`--web N`): the project runs as N `shima serve` web processes with
+SHIMA_RUN_WORKER=false, each on its own port, plus one `shima worker`, all on the same fresh
+database (PostgreSQL: SQLite allows one writer); the load generator deals the events
+round-robin between the web processes, as a load balancer would, and every process's CPU counts.
+
+    .venv/bin/python bench/webhook.py --systems project --web 2 \\
+        --database-url postgres://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -333,33 +341,55 @@ async def run_once(
         tokens: dict[str, list[str]] = json.loads(tokens_file.read_text())
         base_url = f"http://{HOST}:{fake_port}"
 
-        port = free_port()
         env = child_env(
             LINE_CHANNEL_SECRET=CHANNEL_SECRET,
             LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
             SECRET_KEY=SECRET_KEY,
+            SHIMA_ALLOWED_HOSTS="127.0.0.1,localhost",
             LINE_API_BASE_URL=base_url,
-            PORT=str(port),
             BENCH_CHANNEL_SECRET=CHANNEL_SECRET,
             BENCH_ACCESS_TOKEN=ACCESS_TOKEN,
         )
+        scaled = system == "project" and args.web is not None
+        ports = [free_port() for _ in range(args.web if scaled else 1)]
         if system == "project":
             env.update(item.split("=", 1) for item in args.project_env)
             env["DATABASE_URL"] = await dbs.fresh(run_dir)
             await migrate(env["DATABASE_URL"], run_dir)
-        server_log = run_dir / "server.log"
-        with started(server_command(system, port), env, run_dir, server_log) as server:
-            await wait_ready(port, "/healthz", server, server_log)
+        with contextlib.ExitStack() as stack:
+            servers: list[subprocess.Popen[bytes]] = []
+            for n, port in enumerate(ports):
+                log = run_dir / (f"web{n + 1}.log" if scaled else "server.log")
+                web_env = env | {"PORT": str(port)}
+                if scaled:  # the web processes only acknowledge; the worker answers
+                    web_env["SHIMA_RUN_WORKER"] = "false"
+                server = stack.enter_context(
+                    started(server_command(system, port), web_env, run_dir, log)
+                )
+                servers.append(server)
+                await wait_ready(port, "/healthz", server, log)
+            if scaled:
+                worker_cmd = venv_script("shima") + ["worker"]
+                servers.append(
+                    stack.enter_context(started(worker_cmd, env, run_dir, run_dir / "worker.log"))
+                )
+            server_log = run_dir / ("web1.log" if scaled else "server.log")
             if args.profile_pid_file and system == "project":
-                Path(args.profile_pid_file).write_text(str(server.pid))
+                Path(args.profile_pid_file).write_text(str(servers[0].pid))
+
+            def spread(bodies: list[bytes]) -> list[tuple[int, list[bytes]]]:
+                """Event i goes to server i mod N (as a load balancer would deal them)."""
+                return [
+                    (port, signed_requests(HOST, port, bodies[n :: len(ports)], CHANNEL_SECRET))
+                    for n, port in enumerate(ports)
+                ]
 
             # Warm-up: one event per connection, answered before the clock starts.
             warm_bodies = [
                 text_event_body(u, t, rng.choice(TEXTS), DESTINATION)
                 for u, t in zip(warm_users, tokens["warmup"], strict=True)
             ]
-            warm_requests = signed_requests(HOST, port, warm_bodies, CHANNEL_SECRET)
-            warm = await flood(HOST, port, warm_requests, args.connections)
+            warm = await flood(HOST, spread(warm_bodies), args.connections)
             if warm.acked != len(warm_bodies):
                 raise RuntimeError(
                     f"{system}: warm-up acked {warm.acked}/{len(warm_bodies)} "
@@ -377,9 +407,9 @@ async def run_once(
                 text_event_body(u, t, rng.choice(TEXTS), DESTINATION)
                 for u, t in zip(users, tokens["measured"], strict=True)
             ]
-            requests = signed_requests(HOST, port, bodies, CHANNEL_SECRET)
-            cpu0 = cpu_seconds(server.pid)
-            result = await flood(HOST, port, requests, args.connections)
+            requests = spread(bodies)
+            cpu0 = sum(cpu_seconds(p.pid) for p in servers)
+            result = await flood(HOST, requests, args.connections)
             run = Run(system, round_no, result, len(bodies))
             if system != "bare" and not args.acks_only:
                 left = max(1.0, args.answer_timeout - (time.time() - result.started_wall))
@@ -393,7 +423,7 @@ async def run_once(
                 run.failed_line_calls = int(stats["failed_calls"])
                 if run.answered >= len(bodies):
                     run.answered_all_s = float(measured["last_at"]) - result.started_wall
-            run.server_cpu_s = cpu_seconds(server.pid) - cpu0
+            run.server_cpu_s = sum(cpu_seconds(p.pid) for p in servers) - cpu0
     return run
 
 
@@ -465,8 +495,9 @@ def report(runs: list[Run], args: argparse.Namespace, backend: str) -> bool:
         answered = "not all" if m["answered"] == math.inf else secs(m["answered"])
         if system == "bare":
             answered = "n/a"
+        label = project_label(args) if system == "project" else LABELS[system]
         print(
-            f"  {LABELS[system]:<32}{m['acks']:>10,.0f}{ms(m['p50']):>12}{ms(m['p99']):>12}"
+            f"  {label:<32}{m['acks']:>10,.0f}{ms(m['p50']):>12}{ms(m['p99']):>12}"
             f"{answered:>15}{m['cpu_per_event_ms']:>15.2f} ms"
         )
 
@@ -510,6 +541,37 @@ def report(runs: list[Run], args: argparse.Namespace, backend: str) -> bool:
     return ok
 
 
+def project_label(args: argparse.Namespace) -> str:
+    if args.web is None:
+        return LABELS["project"]
+    return f"shima serve ×{args.web} + shima worker"
+
+
+def summary(runs: list[Run], args: argparse.Namespace, backend: str) -> None:
+    """Medians per system when only some systems ran (no comparison, no targets)."""
+    print()
+    print(
+        f"Webhook benchmark — {args.events:,} events from {args.users:,} users over "
+        f"{args.connections} connections, {args.rounds} rounds, {backend}, "
+        f"{os.cpu_count()} CPUs; medians"
+    )
+    for system in SYSTEMS:
+        rs = [r for r in runs if r.system == system]
+        if not rs:
+            continue
+        answered = median([r.answered_all_s or math.inf for r in rs])
+        label = project_label(args) if system == "project" else LABELS[system]
+        print(
+            f"  {label:<34}{median([r.flood.acks_per_second for r in rs]):>8,.0f} acks/s"
+            f"  p99 {ms(median([r.ack_p99 for r in rs]))}"
+            + (
+                ""
+                if args.acks_only or system == "bare"
+                else f"  all answered {'not all' if answered == math.inf else secs(answered)}"
+            )
+        )
+
+
 # ---- main --------------------------------------------------------------------------------
 
 
@@ -545,6 +607,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra environment for the project server (diagnosis, e.g. SHIMA_RUN_WORKER=false)",
     )
     parser.add_argument(
+        "--web",
+        type=int,
+        default=None,
+        metavar="N",
+        help="serve the project scaled out: N `shima serve` web processes with "
+        "SHIMA_RUN_WORKER=false (the flood dealt round-robin between them) and one separate "
+        "`shima worker`; default: one `shima serve` with its worker inside, as `make run`",
+    )
+    parser.add_argument(
         "--acks-only", action="store_true", help="do not wait for answers (acks only)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the logs and SQLite files")
@@ -563,6 +634,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.systems = [s for s in args.systems.split(",") if s]
     if unknown := set(args.systems) - set(SYSTEMS):
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
+    if args.web is not None and not 1 <= args.web <= args.connections:
+        parser.error("--web wants 1 to --connections web processes")
+    if args.web is not None and not args.database_url:
+        parser.error("--web needs --database-url: several processes share one PostgreSQL")
     if min(args.events, args.users, args.connections, args.rounds) < 1:
         parser.error("--events, --users, --connections and --rounds must be positive")
     return args
@@ -584,6 +659,7 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
     finally:
         await dbs.drop_all()
     if set(args.systems) != set(SYSTEMS) or args.acks_only:
+        summary(runs, args, backend)
         return 0
     ok = report(runs, args, backend)
     return 1 if args.strict and not ok else 0

@@ -31,24 +31,8 @@ def postback(label: str, data: str, display_text: str | None = None) -> Action:
     return action
 
 
-def message_action(label: str, text: str) -> Action:
-    return {"type": "message", "label": label[:MAX_LABEL], "text": text}
-
-
 def uri_action(label: str, uri: str) -> Action:
     return {"type": "uri", "label": label[:MAX_LABEL], "uri": uri}
-
-
-def date_picker(label: str, data: str, *, initial: str, min_: str, max_: str) -> Action:
-    return {
-        "type": "datetimepicker",
-        "label": label[:MAX_LABEL],
-        "data": data,
-        "mode": "date",
-        "initial": initial,
-        "min": min_,
-        "max": max_,
-    }
 
 
 def text(body: str, quick_replies: list[Action] | None = None) -> Message:
@@ -60,10 +44,6 @@ def text(body: str, quick_replies: list[Action] | None = None) -> Message:
 
 def quick_reply(actions: list[Action]) -> dict[str, Any]:
     return {"items": [{"type": "action", "action": a} for a in actions[:MAX_QUICK_REPLY_ITEMS]]}
-
-
-def with_quick_replies(message: Message, actions: list[Action]) -> Message:
-    return {**message, "quickReply": quick_reply(actions)}
 
 
 def flex(

@@ -10,13 +10,11 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from line_app import state
-from line_app.client import LineClient
 from line_app.flows import greeting
 from line_app.flows.menu import BACK_WORDS, CANCEL_WORDS, MENU_WORDS, MYPAGE, Menu, MenuItem
 from line_app.flows.mypage import MyPageFlow, MyPageSection
 from line_app.turn import Turn
 from models.conversation import ConversationState
-from models.inbox import InboxEvent
 
 
 class Flow(Protocol):
@@ -37,13 +35,6 @@ class LineArea:
     item: MenuItem  # menu label and the typed keywords that start it
     flow: Flow | None = None  # None: the area is not built yet and answers 準備中
     mypage: MyPageSection | None = None  # its part of マイページ
-
-
-async def prefetch(event: InboxEvent, line: LineClient) -> str | None:
-    """Network look-ups the flow needs, done before its transaction."""
-    if event.event_type == "follow":
-        return await line.display_name(event.line_user_id)
-    return None
 
 
 class Router:

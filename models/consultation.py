@@ -59,6 +59,29 @@ class BookingStatus(StrEnum):
         }[self.value]
 
 
+class BookedBy(StrEnum):
+    """Who made a booking. The stored values predate the enum ("line" is the resident)."""
+
+    RESIDENT = "line"  # the resident, through LINE
+    STAFF = "staff"  # 代理予約 (a phone call, a walk-in) or a staff move
+
+    @property
+    def label(self) -> str:
+        return {"line": "LINE", "staff": "スタッフ"}[self.value]
+
+
+class CancelledBy(StrEnum):
+    """Who cancelled a booking; NOBODY ("") while it is not cancelled."""
+
+    NOBODY = ""
+    RESIDENT = "resident"
+    STAFF = "staff"
+
+    @property
+    def label(self) -> str:
+        return {"": "", "resident": "利用者", "staff": "スタッフ"}[self.value]
+
+
 class ConsultationSlot(Model):
     id = fields.IntField(primary_key=True)
     starts_at = fields.DatetimeField()
@@ -101,10 +124,10 @@ class Booking(Model):
     active_key = fields.CharField(max_length=40, null=True, unique=True)
     # The confirm button's nonce: a double tap (or a redelivered tap) books once.
     request_key = fields.CharField(max_length=64, null=True, unique=True)
-    booked_by = fields.CharField(max_length=16, default="line")  # "line" | "staff"
+    booked_by = fields.CharEnumField(BookedBy, max_length=16, default=BookedBy.RESIDENT)
     created_at = fields.DatetimeField(auto_now_add=True)
     cancelled_at = fields.DatetimeField(null=True)
-    cancelled_by = fields.CharField(max_length=16, default="")  # "resident" | "staff"
+    cancelled_by = fields.CharEnumField(CancelledBy, max_length=16, default=CancelledBy.NOBODY)
     cancel_reason = fields.CharField(max_length=300, default="")
     reminder_queued_at = fields.DatetimeField(null=True)
 

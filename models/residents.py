@@ -11,6 +11,8 @@ class Resident(Model):
     line_user_id = fields.CharField(max_length=64, unique=True)
     # From the profile API; may change, refreshed on follow.
     display_name = fields.CharField(max_length=200, default="")
+    # When we last asked LINE for a missing name (line_app.profiles fills names later).
+    name_checked_at = fields.DatetimeField(null=True)
     is_following = fields.BooleanField(default=True)
     first_followed_at = fields.DatetimeField(null=True)
     followed_at = fields.DatetimeField(null=True)

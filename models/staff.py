@@ -49,12 +49,17 @@ class StaffSession(Model):
 
 
 class LoginAttempt(Model):
+    # Written as a failure before the password is checked (admin/throttle.py), so concurrent
+    # guesses see each other; a refused attempt's row is deleted, a right password's updated.
     id = fields.BigIntField(primary_key=True)
     email = fields.CharField(max_length=254)
     ip = fields.CharField(max_length=64)
+    # SHA-256 of the nonce of a valid device cookie for `email` (admin/device_cookies.py);
+    # null for an untrusted browser.
+    device = fields.CharField(max_length=64, null=True)
     succeeded = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "staff_login_attempts"
-        indexes = (("email", "created_at"), ("ip", "created_at"))
+        indexes = (("email", "created_at"), ("ip", "created_at"), ("device", "created_at"))

@@ -19,7 +19,7 @@ from line_app.webhook import WebhookFirst, callback
 from shima import areas as registry
 from shima import db
 from shima.health import healthz
-from shima.middleware import SecurityHeadersMiddleware
+from shima.middleware import AllowedHostsMiddleware, SecurityHeadersMiddleware
 from shima.settings import FAKE_LINE_PATH, STATIC_DIR, Settings, load_settings
 from shima.worker import Worker
 
@@ -70,7 +70,9 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
         routes.append(Mount("/simulator", routes=simulator.routes(), name="simulator"))
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+    # Inside WebhookFirst: a webhook is authenticated by its signature, whatever its Host.
+    app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts)
     app.add_middleware(WebhookFirst)  # added last: runs first (see line_app.webhook)
     app.state.settings = settings
     app.state.admin_areas = admin_areas  # nav, audit labels, dashboard parts (admin.registry)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.config import Config
-from starlette.datastructures import Secret
+from starlette.datastructures import CommaSeparatedStrings, Secret
 
 # Templates and static files: a wheel carries them inside the package (setup.py copies the
 # top-level templates/ and static/ folders there at build time); a source checkout or an
@@ -24,6 +24,10 @@ DEFAULT_SQLITE = f"sqlite://{DATA_DIR / 'shima.sqlite3'}"
 FAKE_LINE_PATH = "/_fake_line"  # where the simulator's fake LINE platform is mounted
 SIMULATOR_CHANNEL_SECRET = "simulator-channel-secret"
 SIMULATOR_ACCESS_TOKEN = "simulator-access-token"
+
+
+# Without a channel the app runs on this machine (make run, tests): local names only.
+SIMULATOR_HOSTS = ("localhost", "127.0.0.1", "::1", "testserver")
 
 
 class SettingsError(RuntimeError):
@@ -63,6 +67,8 @@ class Settings:
     consult_days_ahead: int = 14
     reminder_hour_jst: int = 18  # the day before, at this hour
     secure_cookies: bool = False
+    # Host names the app answers to (the Host header); see shima.middleware.
+    allowed_hosts: tuple[str, ...] = SIMULATOR_HOSTS
     # Operating it (shima.health, shima.logs).
     # /healthz answers 503 when the oldest unhandled webhook event, or the most overdue
     # sendable message, is older than this: the worker looks stuck.
@@ -92,6 +98,17 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         raise SettingsError(
             "SECRET_KEY が設定されていません。LINE チャネルを接続するときは必ず設定してください。"
         )
+    allowed_hosts = tuple(
+        h.strip().lower()
+        for h in config("SHIMA_ALLOWED_HOSTS", cast=CommaSeparatedStrings, default="")
+        if h.strip()
+    )
+    if not simulator and not allowed_hosts:
+        raise SettingsError(
+            "SHIMA_ALLOWED_HOSTS が設定されていません。LINE チャネルを接続するときは、"
+            "この管理画面と Webhook を公開するホスト名（例: shima-line.example.jp）を"
+            "カンマ区切りで設定してください。"
+        )
     if simulator:
         # No channel: a throwaway one, and the fake LINE platform mounted inside this app.
         secret, token = SIMULATOR_CHANNEL_SECRET, SIMULATOR_ACCESS_TOKEN
@@ -115,6 +132,7 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         consult_close_hours=config("SHIMA_CONSULT_CLOSE_HOURS", cast=float, default=2.0),
         reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),
         secure_cookies=config("SHIMA_SECURE_COOKIES", cast=bool, default=not simulator),
+        allowed_hosts=allowed_hosts or SIMULATOR_HOSTS,
         health_max_event_age_seconds=config(
             "SHIMA_HEALTH_MAX_EVENT_AGE_SECONDS", cast=float, default=120.0
         ),

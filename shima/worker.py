@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.transactions import in_transaction
 
-from line_app import inbox, outbox, router, state, webhook
+from line_app import inbox, outbox, profiles, state, webhook
 from line_app.client import LineClient
 from line_app.turn import Turn
 from models.inbox import InboxEvent
@@ -149,6 +149,10 @@ class Worker:
         for job in self.jobs:
             async with in_transaction():
                 queued += await job.run(self.settings)
+        try:
+            await profiles.fill_missing(self.line)
+        except Exception:
+            log.exception("filling display names failed")
         return queued
 
     # -- inbox -------------------------------------------------------------------------
@@ -157,8 +161,8 @@ class Worker:
         events = await inbox.claim(self.id, BATCH, self.settings.lease_seconds)
         if not events:
             return 0
-        # Network look-ups first (never inside a transaction), all users at once.
-        names = await asyncio.gather(*(router.prefetch(e, self.line) for e in events))
+        # Network look-ups first (never inside a transaction), all users at once, briefly.
+        names = await profiles.names_for_batch(events, self.line)
         pairs = list(zip(events, names, strict=True))
         # The common case: the whole batch (one event per user) in one transaction, one
         # commit instead of one per event. Retried events, or a batch that fails, go one

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx2
+from playwright.async_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -23,6 +24,24 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+# Runs before the page's own scripts, as the browser's extension of the page (CSP does not
+# apply to it): a violation then fails a test as a console error does.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
+});
+"""
+
+
+async def watch_for_problems(page: Page) -> list[str]:
+    """The page's script errors, console errors and CSP violations, as they happen."""
+    problems: list[str] = []
+    await page.add_init_script(_REPORT_CSP_VIOLATIONS)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server, watch_for_problems
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,9 +35,7 @@ async def test_resident_books_in_simulator_and_staff_see_it(served: str) -> None
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
+            problems = await watch_for_problems(page)
 
             await page.goto(served + "/simulator/")
             await page.click("#gate-follow")

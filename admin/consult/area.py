@@ -63,19 +63,19 @@ def routes() -> list[BaseRoute]:
             "/consult/bookings/new", booking_new.booking_new, ["GET", "POST"], "consult_booking_new"
         ),
         route(
-            "/consult/bookings/{booking_id:int}",
+            "/consult/bookings/{booking_id:id}",
             bookings.booking_detail,
             ["GET"],
             "consult_booking",
         ),
         route(
-            "/consult/bookings/{booking_id:int}/cancel",
+            "/consult/bookings/{booking_id:id}/cancel",
             bookings.booking_cancel,
             ["POST"],
             "consult_booking_cancel",
         ),
         route(
-            "/consult/bookings/{booking_id:int}/mark",
+            "/consult/bookings/{booking_id:id}/mark",
             bookings.booking_mark,
             ["POST"],
             "consult_booking_mark",
@@ -84,20 +84,20 @@ def routes() -> list[BaseRoute]:
         route("/consult/slots/new", slots.slot_new, ["GET", "POST"], "consult_slot_new"),
         route("/consult/slots/bulk", bulk.slot_bulk, ["GET", "POST"], "consult_slot_bulk"),
         route(
-            "/consult/slots/{slot_id:int}/edit",
+            "/consult/slots/{slot_id:id}/edit",
             slots.slot_edit,
             ["GET", "POST"],
             "consult_slot_edit",
         ),
         route(
-            "/consult/slots/{slot_id:int}/delete",
+            "/consult/slots/{slot_id:id}/delete",
             slots.slot_delete,
             ["GET", "POST"],
             "consult_slot_delete",
         ),
         route("/consult/closures", closures.closure_list, ["GET", "POST"], "consult_closures"),
         route(
-            "/consult/closures/{closure_id:int}/delete",
+            "/consult/closures/{closure_id:id}/delete",
             closures.closure_delete,
             ["POST"],
             "consult_closure_delete",

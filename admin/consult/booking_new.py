@@ -18,7 +18,7 @@ from admin.forms import form_text, parse_int
 from admin.pages import render
 from admin.sessions import settings_of
 from line_app.notices import consult as consult_notices
-from models.consultation import ConsultationSlot, Method, Topic
+from models.consultation import BookedBy, ConsultationSlot, Method, Topic
 from models.residents import Resident
 from shima.domain import consultation as rules
 from shima.timeutil import now
@@ -73,7 +73,7 @@ async def booking_new(request: Request) -> Response:
                             topic=Topic(topic),
                             method=Method(method),
                             note=note,
-                            booked_by="staff",
+                            booked_by=BookedBy.STAFF,
                         ),
                         settings_of(request),
                     )

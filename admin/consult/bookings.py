@@ -22,7 +22,8 @@ from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
 from admin.forms import flash, form_text, parse_date
-from admin.pages import page_url, paginate, render
+from admin.listing import paginate
+from admin.pages import render
 from admin.sessions import settings_of
 from line_app.notices import consult as consult_notices
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Topic
@@ -47,9 +48,6 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "created": ("success", "代理予約を登録しました。"),
     "stale": ("warning", "この予約はすでにキャンセルされているため、変更できません。"),
 }
-
-BOOKED_BY_LABELS = {"line": "LINE", "staff": "スタッフ"}
-CANCELLED_BY_LABELS = {"resident": "利用者", "staff": "スタッフ"}
 
 
 # ---------- Filters shared by the list and the CSV export ----------
@@ -212,8 +210,6 @@ async def booking_list(request: Request) -> Response:
             "today": today_jst(),
             "page": page,
             "outcome": flash(request, OUTCOMES),
-            "prev_url": page_url(request, page.number - 1),
-            "next_url": page_url(request, page.number + 1),
         },
         active="consult",
     )
@@ -242,8 +238,6 @@ async def booking_detail(request: Request) -> Response:
             "history": history,
             "outcome": flash(request, OUTCOMES),
             "error": "",
-            "booked_by_labels": BOOKED_BY_LABELS,
-            "cancelled_by_labels": CANCELLED_BY_LABELS,
             "reason_max": REASON_MAX,
         },
         active="consult",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -16,34 +15,24 @@ from admin.auth import staff_required
 from admin.consult.slots import chosen_methods, form_page, form_values
 from admin.consult.week import week_start
 from admin.forms import form_text, parse_date, parse_int, parse_time
-from models.consultation import ConsultationSlot, Method
-from shima.domain.calendar import closed_days
-from shima.timeutil import JST, WEEKDAYS_JA, jst_datetime, short_date, today_jst
+from models.consultation import Method
+from shima.domain import slots
+from shima.timeutil import WEEKDAYS_JA, short_date, today_jst
 
-MAX_BULK_DAYS = 366
-MAX_BULK_SLOTS = 3000
 DURATIONS = (15, 20, 30, 45, 60, 90, 120)  # minutes offered for the weekly pattern
-# ---------- Bulk creation from a weekly pattern ----------
 
 
-@dataclass
-class BulkResult:
-    created: int = 0
-    duplicates: int = 0
-    skipped: list[tuple[date, str]] = field(default_factory=list)
-
-    @property
-    def summary(self) -> str:
-        text = f"{self.created}件作成、{len(self.skipped)}日スキップ"
-        if self.skipped:
-            reasons = "、".join(f"{short_date(d)} {r}" for d, r in self.skipped)
-            text += f"（{reasons}）"
-        if self.duplicates:
-            text += f"。同じ枠がすでにあったため {self.duplicates}件は作成しませんでした"
-        return text + "。"
+def summary(plan: slots.PatternPlan) -> str:
+    text = f"{plan.created}件作成、{len(plan.skipped)}日スキップ"
+    if plan.skipped:
+        reasons = "、".join(f"{short_date(d)} {r}" for d, r in plan.skipped)
+        text += f"（{reasons}）"
+    if plan.duplicates:
+        text += f"。同じ枠がすでにあったため {plan.duplicates}件は作成しませんでした"
+    return text + "。"
 
 
-def parse_bulk_form(form: FormData) -> tuple[dict[str, Any] | None, list[str]]:
+def parse_bulk_form(form: FormData) -> tuple[slots.WeeklyPattern | None, list[str]]:
     errors = []
     first = parse_date(form_text(form, "date_from", 10))
     last = parse_date(form_text(form, "date_to", 10))
@@ -57,7 +46,7 @@ def parse_bulk_form(form: FormData) -> tuple[dict[str, Any] | None, list[str]]:
         errors.append("期間（開始日と終了日）を入力してください。")
     elif last < first:
         errors.append("終了日は開始日以降にしてください。")
-    elif (last - first).days >= MAX_BULK_DAYS:
+    elif (last - first).days >= slots.MAX_PATTERN_DAYS:
         errors.append("一度に作成できる期間は1年までです。")
     if not weekdays:
         errors.append("曜日を1つ以上選んでください。")
@@ -71,73 +60,31 @@ def parse_bulk_form(form: FormData) -> tuple[dict[str, Any] | None, list[str]]:
         errors.append("相談方法を1つ以上選んでください。")
     if capacity is None or not 1 <= capacity <= 50:
         errors.append("定員は1〜50の数で入力してください。")
-    if errors:
+    if (
+        errors
+        or first is None
+        or last is None
+        or start is None
+        or end is None
+        or minutes is None
+        or capacity is None
+    ):
         return None, errors
-    return {
-        "first": first,
-        "last": last,
-        "weekdays": weekdays,
-        "start": start,
-        "end": end,
-        "minutes": minutes,
-        "capacity": capacity,
-        "methods": ",".join(m.value for m in methods),
-        "counsellor": form_text(form, "counsellor", 100),
-        "note": form_text(form, "note", 200),
-    }, []
-
-
-def pattern_times(
-    day: date, start: time, end: time, minutes: int
-) -> list[tuple[datetime, datetime]]:
-    times = []
-    at = datetime.combine(day, start, tzinfo=JST)
-    stop = datetime.combine(day, end, tzinfo=JST)
-    step = timedelta(minutes=minutes)
-    while at + step <= stop:
-        times.append((at.astimezone(UTC), (at + step).astimezone(UTC)))
-        at += step
-    return times
-
-
-async def create_from_pattern(p: dict[str, Any]) -> tuple[BulkResult, list[ConsultationSlot]]:
-    """Plan the slots of a weekly pattern: closed days and identical slots are skipped."""
-    first: date = p["first"]
-    last: date = p["last"]
-    result = BulkResult()
-    closed = await closed_days(first, last)
-    existing = {
-        (s.starts_at, s.ends_at, s.counsellor)
-        for s in await ConsultationSlot.filter(
-            is_active=True,
-            starts_at__gte=jst_datetime(first),
-            starts_at__lt=jst_datetime(last + timedelta(days=1)),
-        )
-    }
-    planned: list[ConsultationSlot] = []
-    day = first
-    while day <= last:
-        if day.weekday() in p["weekdays"]:
-            if day in closed:
-                result.skipped.append((day, closed[day]))
-            else:
-                for starts_at, ends_at in pattern_times(day, p["start"], p["end"], p["minutes"]):
-                    if (starts_at, ends_at, p["counsellor"]) in existing:
-                        result.duplicates += 1
-                        continue
-                    planned.append(
-                        ConsultationSlot(
-                            starts_at=starts_at,
-                            ends_at=ends_at,
-                            counsellor=p["counsellor"],
-                            methods=p["methods"],
-                            capacity=p["capacity"],
-                            note=p["note"],
-                        )
-                    )
-        day += timedelta(days=1)
-    result.created = len(planned)
-    return result, planned
+    return (
+        slots.WeeklyPattern(
+            first=first,
+            last=last,
+            weekdays=frozenset(weekdays),
+            start=start,
+            end=end,
+            minutes=minutes,
+            capacity=capacity,
+            methods=",".join(m.value for m in methods),
+            counsellor=form_text(form, "counsellor", 100),
+            note=form_text(form, "note", 200),
+        ),
+        [],
+    )
 
 
 def bulk_defaults() -> dict[str, Any]:
@@ -171,26 +118,26 @@ async def slot_bulk(request: Request) -> Response:
     pattern, errors = parse_bulk_form(form)
     if pattern is None:
         return form_page(request, "admin/consult/slot_bulk.html", context, errors)
-    result, planned = await create_from_pattern(pattern)
-    if len(planned) > MAX_BULK_SLOTS:
-        errors = [f"一度に作成できるのは{MAX_BULK_SLOTS}枠までです。期間を短くしてください。"]
+    try:
+        async with in_transaction():
+            plan = await slots.create_from_pattern(pattern)
+            await audit.record(
+                request,
+                "consult.slot.bulk_create",
+                "slot",
+                "",
+                {
+                    "from": pattern.first.isoformat(),
+                    "to": pattern.last.isoformat(),
+                    "created": plan.created,
+                    "skipped_days": len(plan.skipped),
+                    "duplicates": plan.duplicates,
+                },
+            )
+    except slots.TooManySlots:
+        limit = slots.MAX_PATTERN_SLOTS
+        errors = [f"一度に作成できるのは{limit}枠までです。期間を短くしてください。"]
         return form_page(request, "admin/consult/slot_bulk.html", context, errors)
-    async with in_transaction():
-        if planned:
-            await ConsultationSlot.bulk_create(planned, batch_size=500)
-        await audit.record(
-            request,
-            "consult.slot.bulk_create",
-            "slot",
-            "",
-            {
-                "from": pattern["first"].isoformat(),
-                "to": pattern["last"].isoformat(),
-                "created": result.created,
-                "skipped_days": len(result.skipped),
-                "duplicates": result.duplicates,
-            },
-        )
-    context["result"] = result
-    context["week"] = week_start(pattern["first"]).isoformat()
+    context["result"] = summary(plan)
+    context["week"] = week_start(pattern.first).isoformat()
     return form_page(request, "admin/consult/slot_bulk.html", context, [])

@@ -14,9 +14,10 @@ from admin import audit
 from admin.auth import staff_required
 from admin.forms import flash, form_text, parse_date
 from admin.pages import render
-from models.consultation import Booking, BookingStatus, Closure
+from models.consultation import Closure
+from shima.domain import calendar
 from shima.domain.calendar import holiday_name
-from shima.timeutil import jst_datetime, short_date, today_jst
+from shima.timeutil import short_date, today_jst
 
 CLOSURES_PATH = "/admin/consult/closures"
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -43,7 +44,7 @@ async def closure_list(request: Request) -> Response:
         if day is not None and reason:
             try:
                 async with in_transaction():
-                    closure = await Closure.create(date=day, reason=reason)
+                    closure = await calendar.add_closure(day, reason)
                     await audit.record(
                         request,
                         "consult.closure.create",
@@ -54,13 +55,8 @@ async def closure_list(request: Request) -> Response:
             except IntegrityError:
                 errors.append(f"{short_date(day)}はすでに休館日として登録されています。")
             else:
-                booked = await Booking.filter(
-                    status=BookingStatus.BOOKED,
-                    slot__starts_at__gte=jst_datetime(day),
-                    slot__starts_at__lt=jst_datetime(day + timedelta(days=1)),
-                ).count()
                 query = {"done": "closure_added"}
-                if booked:
+                if await calendar.bookings_on(day):
                     query["booked_on"] = day.isoformat()
                 return RedirectResponse(f"{CLOSURES_PATH}?{urlencode(query)}", status_code=303)
     booked_on = parse_date(request.query_params.get("booked_on"))
@@ -88,11 +84,10 @@ async def closure_list(request: Request) -> Response:
 
 @staff_required
 async def closure_delete(request: Request) -> Response:
-    closure = await Closure.get_or_none(id=request.path_params["closure_id"])
-    if closure is None:
-        return RedirectResponse(CLOSURES_PATH, status_code=303)
     async with in_transaction():
-        await Closure.filter(id=closure.id).delete()
+        closure = await calendar.remove_closure(request.path_params["closure_id"])
+        if closure is None:
+            return RedirectResponse(CLOSURES_PATH, status_code=303)
         await audit.record(
             request,
             "consult.closure.delete",

@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from admin import audit
 from admin.auth import staff_required
-from admin.consult.bookings import BOOKED_BY_LABELS, BookingFilters
+from admin.consult.bookings import BookingFilters
 from admin.csv_export import csv_response
-from models.consultation import Booking, BookingStatus, Method, Topic
+from models.consultation import BookedBy, Booking, BookingStatus, Method, Topic
 from shima.timeutil import JST, today_jst
 
 EXPORT_BATCH = 1000  # rows fetched per query while streaming the CSV (keyset on id)
@@ -82,7 +82,7 @@ async def export_rows(filters: BookingFilters) -> AsyncIterator[Sequence[object]
                 Method(row["method"]).label,
                 BookingStatus(row["status"]).label,
                 row["note"],
-                BOOKED_BY_LABELS.get(row["booked_by"], row["booked_by"]),
+                BookedBy(row["booked_by"]).label,
                 row["created_at"].astimezone(JST).strftime("%Y/%m/%d %H:%M"),
                 cancelled.astimezone(JST).strftime("%Y/%m/%d %H:%M") if cancelled else "",
                 row["cancel_reason"],

@@ -6,8 +6,6 @@ shima.domain.slots; this module translates forms into calls to them."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -24,46 +22,13 @@ from admin.errors import error_page
 from admin.forms import form_text, parse_date, parse_int, parse_time
 from admin.pages import render
 from line_app.notices import consult as consult_notices
-from models.consultation import Booking, BookingStatus, ConsultationSlot, Method
+from models.consultation import ConsultationSlot, Method
 from shima.domain import consultation as rules
-from shima.domain.calendar import closed_days
-from shima.timeutil import JST, jst_datetime, short_date, span_ja, today_jst
+from shima.domain import slots
+from shima.domain.slots import SlotSpec
+from shima.timeutil import JST, span_ja, today_jst
 
 # ---------- The slot form (single create and edit) ----------
-
-
-@dataclass(frozen=True)
-class SlotInput:
-    day: date
-    start: time
-    end: time
-    counsellor: str
-    methods: tuple[Method, ...]
-    capacity: int
-    note: str
-
-    @property
-    def starts_at(self) -> datetime:
-        return jst_datetime(self.day, self.start)
-
-    @property
-    def ends_at(self) -> datetime:
-        return jst_datetime(self.day, self.end)
-
-    @property
-    def methods_value(self) -> str:
-        return ",".join(m.value for m in self.methods)
-
-    def columns(self) -> dict[str, Any]:
-        """The slot's stored fields, for create and update alike."""
-        return {
-            "starts_at": self.starts_at,
-            "ends_at": self.ends_at,
-            "counsellor": self.counsellor,
-            "methods": self.methods_value,
-            "capacity": self.capacity,
-            "note": self.note,
-        }
 
 
 def chosen_methods(form: FormData | Mapping[str, Any]) -> tuple[Method, ...]:
@@ -72,7 +37,7 @@ def chosen_methods(form: FormData | Mapping[str, Any]) -> tuple[Method, ...]:
     return tuple(m for m in Method if m.value in chosen)
 
 
-def parse_slot_form(form: FormData) -> tuple[SlotInput | None, list[str]]:
+def parse_slot_form(form: FormData) -> tuple[SlotSpec | None, list[str]]:
     errors = []
     day = parse_date(form_text(form, "date", 10))
     start = parse_time(form_text(form, "start", 5))
@@ -92,7 +57,7 @@ def parse_slot_form(form: FormData) -> tuple[SlotInput | None, list[str]]:
     if errors or day is None or start is None or end is None or capacity is None:
         return None, errors
     return (
-        SlotInput(
+        SlotSpec(
             day=day,
             start=start,
             end=end,
@@ -135,10 +100,6 @@ def form_values(form: FormData) -> dict[str, Any]:
     return values
 
 
-async def closed_reason(day: date) -> str | None:
-    return (await closed_days(day, day)).get(day)
-
-
 def form_page(
     request: Request,
     template: str,
@@ -163,37 +124,18 @@ async def slot_new(request: Request) -> Response:
     form = await request.form()
     data, errors = parse_slot_form(form)
     if data is not None:
-        reason = await closed_reason(data.day)
-        if reason:
-            errors.append(
-                f"{short_date(data.day)}は休館日（{reason}）です。別の日を選んでください。"
-            )
-        elif await ConsultationSlot.exists(
-            is_active=True,
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
-            counsellor=data.counsellor,
-        ):
-            errors.append("同じ日時・担当の相談枠がすでにあります。")
-    if errors or data is None:
-        return form_page(
-            request, "admin/consult/slot_form.html", {"values": form_values(form)}, errors
-        )
-    async with in_transaction():
-        slot = await ConsultationSlot.create(**data.columns())
-        await audit.record(request, "consult.slot.create", "slot", slot.id)
-    return to_week(data.day, "created")
+        try:
+            async with in_transaction():
+                slot = await slots.create_slot(data)
+                await audit.record(request, "consult.slot.create", "slot", slot.id)
+        except slots.SlotRefused as refused:
+            errors = refused.problems
+        else:
+            return to_week(data.day, "created")
+    return form_page(request, "admin/consult/slot_form.html", {"values": form_values(form)}, errors)
 
 
 # ---------- Editing and deleting a slot that may hold bookings ----------
-
-
-async def active_bookings(slot_id: int) -> list[Booking]:
-    return (
-        await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED)
-        .select_related("resident")
-        .order_by("id")
-    )
 
 
 async def _slot_or_404(request: Request) -> ConsultationSlot | Response:
@@ -203,16 +145,12 @@ async def _slot_or_404(request: Request) -> ConsultationSlot | Response:
     return slot
 
 
-class SlotChanged(Exception):
-    """Someone booked the slot while staff were editing it."""
-
-
 @staff_required
 async def slot_edit(request: Request) -> Response:
     slot = await _slot_or_404(request)
     if isinstance(slot, Response):
         return slot
-    bookings = await active_bookings(slot.id)
+    bookings = await slots.active_bookings(slot.id)
     context: dict[str, Any] = {"slot": slot, "bookings": bookings, "reason_max": REASON_MAX}
     if bookings:
         await audit.record(request, "consult.booking.list", "slot", slot.id, {"for": "枠の編集"})
@@ -224,38 +162,20 @@ async def slot_edit(request: Request) -> Response:
     data, errors = parse_slot_form(form)
     action = form_text(form, "booking_action", 16)
     reason = form_text(form, "reason", REASON_MAX)
-    moved = data is not None and (data.starts_at, data.ends_at) != (slot.starts_at, slot.ends_at)
-    cancelling = bool(bookings) and moved and action == "cancel"
     if data is not None:
-        if moved and (closed := await closed_reason(data.day)):
-            errors.append(f"{short_date(data.day)}は休館日（{closed}）です。")
-        if not cancelling:
-            if len(bookings) > data.capacity:
-                errors.append(f"予約が{len(bookings)}件あるため、定員はそれより少なくできません。")
-            missing = {Method(b.method) for b in bookings} - set(data.methods)
-            if missing:
-                labels = "・".join(m.label for m in missing)
-                errors.append(f"予約で選ばれている相談方法（{labels}）は外せません。")
-        if bookings and moved:
-            if action not in {"notify", "cancel"}:
-                errors.append("日時を変えるときは、入っている予約の扱いを選んでください。")
-            elif not reason:
-                errors.append("利用者にお知らせする理由を入力してください。")
+        errors = await slots.edit_problems(slot, bookings, data, action, reason)
     if errors or data is None:
         return form_page(request, "admin/consult/slot_form.html", context, errors)
+    moved = data.moves(slot)
+    cancelling = bool(bookings) and moved and action == slots.CANCEL
     before = span_ja(slot.starts_at, slot.ends_at)
     try:
         async with in_transaction():
             if cancelling:
                 for booking in bookings:
                     await cancel_and_notify(request, booking.id, reason)
-            # Conditional: a booking that arrived meanwhile must still fit.
-            changed = await ConsultationSlot.filter(
-                id=slot.id, is_active=True, booked_count__lte=data.capacity
-            ).update(**data.columns())
-            if changed != 1:
-                raise SlotChanged
-            if bookings and moved and action == "notify":
+            await slots.update_slot(slot, data)
+            if bookings and moved and action == slots.NOTIFY:
                 await consult_notices.slot_moved(slot.id, before, reason)
             await audit.record(
                 request,
@@ -264,9 +184,9 @@ async def slot_edit(request: Request) -> Response:
                 slot.id,
                 {"moved": moved, "bookings": len(bookings), "action": action if moved else ""},
             )
-    except (SlotChanged, rules.BookingError):
+    except (slots.SlotChanged, rules.BookingError):
         errors = ["編集中にこの枠の予約が変わりました。内容を確認して、もう一度保存してください。"]
-        context["bookings"] = await active_bookings(slot.id)
+        context["bookings"] = await slots.active_bookings(slot.id)
         return form_page(request, "admin/consult/slot_form.html", context, errors)
     return to_week(data.day, "updated")
 
@@ -276,7 +196,7 @@ async def slot_delete(request: Request) -> Response:
     slot = await _slot_or_404(request)
     if isinstance(slot, Response):
         return slot
-    bookings = await active_bookings(slot.id)
+    bookings = await slots.active_bookings(slot.id)
     targets = [s for s in await bookable_slots(request) if s.id != slot.id]
     context: dict[str, Any] = {
         "slot": slot,
@@ -296,23 +216,16 @@ async def slot_delete(request: Request) -> Response:
     reason = form_text(form, "reason", REASON_MAX)
     target = parse_int(form.get("target"))
     context["values"] = {"booking_action": action, "reason": reason, "target": target}
-    errors = []
-    if bookings:
-        if action not in {"cancel", "move"}:
-            errors.append("入っている予約の扱いを選んでください。")
-        elif not reason:
-            errors.append("利用者にお知らせする理由を入力してください。")
-        elif action == "move" and target is None:
-            errors.append("移動先の相談枠を選んでください。")
+    errors = slots.removal_problems(bookings, action, reason, target)
     if not errors:
         try:
             async with in_transaction():
                 for booking in bookings:
-                    if action == "move" and target is not None:
+                    if action == slots.MOVE and target is not None:
                         await move_and_notify(request, booking, target, reason)
                     else:
                         await cancel_and_notify(request, booking.id, reason)
-                await _remove_slot(slot)
+                await slots.remove_slot(slot)
                 await audit.record(
                     request,
                     "consult.slot.delete",
@@ -322,11 +235,11 @@ async def slot_delete(request: Request) -> Response:
                 )
         except rules.BookingError as exc:
             errors.append(f"移動できませんでした: {exc.message}")
-        except SlotChanged:
+        except slots.SlotChanged:
             errors.append("この枠に新しい予約が入りました。内容を確認してください。")
     if errors:
         context["errors"] = errors
-        context["bookings"] = await active_bookings(slot.id)
+        context["bookings"] = await slots.active_bookings(slot.id)
         return render(
             request,
             "admin/consult/slot_delete.html",
@@ -335,13 +248,3 @@ async def slot_delete(request: Request) -> Response:
             active="consult_slots",
         )
     return to_week(slot.starts_at.astimezone(JST).date(), "deleted")
-
-
-async def _remove_slot(slot: ConsultationSlot) -> None:
-    """Delete a slot nobody ever booked; keep (deactivated) one with booking history."""
-    if await Booking.exists(slot_id=slot.id):
-        removed = await ConsultationSlot.filter(id=slot.id, booked_count=0).update(is_active=False)
-    else:
-        removed = await ConsultationSlot.filter(id=slot.id, booked_count=0).delete()
-    if removed != 1:
-        raise SlotChanged

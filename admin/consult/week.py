@@ -25,6 +25,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "updated": ("success", "相談枠を更新しました。"),
     "deleted": ("success", "相談枠を削除しました。"),
 }
+BAD_WEEK = ("warning", "指定された週の日付が正しくないため、今週を表示しています。")
 
 
 def week_start(day: date) -> date:
@@ -61,7 +62,11 @@ class DayView:
 
 @staff_required
 async def slot_week(request: Request) -> Response:
-    monday = week_start(parse_date(request.query_params.get("week")) or today_jst())
+    asked = request.query_params.get("week")
+    day = parse_date(asked)
+    monday = week_start(day or today_jst())
+    # A week that is not a date (or far outside 2000–2099) shows this week, and says so.
+    outcome = flash(request, OUTCOMES) if day or not asked else BAD_WEEK
     start, end = jst_datetime(monday), jst_datetime(monday + timedelta(days=7))
     slots = await ConsultationSlot.filter(
         is_active=True, starts_at__gte=start, starts_at__lt=end
@@ -95,7 +100,7 @@ async def slot_week(request: Request) -> Response:
             "this_week": week_start(today_jst()).isoformat(),
             "today": today_jst(),
             "methods_text": methods_text,
-            "outcome": flash(request, OUTCOMES),
+            "outcome": outcome,
             "slot_count": len(slots),
         },
         active="consult_slots",

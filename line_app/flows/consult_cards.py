@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from line_app.messages import Action, Message, flex
+from line_app.messages import Action, Message, flex, uri_action
 from models.consultation import Booking, ConsultationSlot, Method, Topic
 from shima.timeutil import JST, WEEKDAYS_JA, span_ja
 
@@ -128,7 +128,7 @@ def confirmation_card(booking: Booking, slot: ConsultationSlot, cancel: Action) 
     ]
     buttons: list[Action] = []
     if method == Method.VISIT:
-        buttons.append({"type": "uri", "label": "地図を開く", "uri": MAP_URL})
+        buttons.append(uri_action("地図を開く", MAP_URL))
     buttons.append(cancel)
     return flex(
         f"ご予約を承りました: {when(slot)}",

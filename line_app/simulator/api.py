@@ -18,7 +18,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from line_app.fake_line import FakeLinePlatform
 from line_app.signature import sign
@@ -37,6 +38,7 @@ from line_app.simulator.transcript import Transcript
 from shima.settings import STATIC_DIR, Settings
 from shima.templating import templates
 
+ASSETS_DIR = STATIC_DIR / "simulator"
 USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 
 
@@ -104,20 +106,28 @@ async def page(request: Request) -> Response:
     if getattr(request.app.state, "fake_line", None) is None:
         return Response("Not Found", status_code=404)
 
+    version = _assets_version()
+
     def asset(path: str) -> str:
-        version = int((STATIC_DIR / path).stat().st_mtime)
-        return f"{request.url_for('static', path=path).path}?v={version}"
+        return request.url_for("simulator:assets", version=version, path=path).path
 
     return templates.TemplateResponse(
         request,
         "simulator/index.html",
         {
             "bot_name": BOT_NAME,
-            "css_url": asset("simulator/simulator.css"),
-            "js_url": asset("simulator/simulator.js"),
+            "css_url": asset("simulator.css"),
+            "js_url": asset("main.js"),
             "api_base": request.url_for("simulator:page").path.rstrip("/") + "/api",
         },
     )
+
+
+def _assets_version() -> str:
+    """The newest change among the page's files. It is a path segment, not a `?v=` query,
+    because the ES modules import each other by relative URL: each module then loads from the
+    same versioned directory, so no browser runs a cached module next to a changed one."""
+    return str(max(int(p.stat().st_mtime) for p in ASSETS_DIR.iterdir() if p.is_file()))
 
 
 async def config(request: Request) -> Response:
@@ -260,6 +270,7 @@ async def api_not_found(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         Route("/", page, methods=["GET"], name="page"),
+        Mount("/assets/{version}", app=StaticFiles(directory=ASSETS_DIR), name="assets"),
         Route("/api/config", _api(config), methods=["GET"], name="config"),
         Route("/api/events", _api(post_event), methods=["POST"], name="events"),
         Route("/api/messages", _api(get_messages), methods=["GET"], name="messages"),

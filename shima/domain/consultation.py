@@ -10,7 +10,15 @@ from datetime import date, datetime, time, timedelta
 
 from tortoise.expressions import F
 
-from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
+from models.consultation import (
+    BookedBy,
+    Booking,
+    BookingStatus,
+    CancelledBy,
+    ConsultationSlot,
+    Method,
+    Topic,
+)
 from models.residents import Resident
 from shima.domain.calendar import closed_days
 from shima.settings import Settings
@@ -124,7 +132,7 @@ class BookingRequest:
     method: Method
     note: str = ""
     request_key: str | None = None  # the confirm button's nonce
-    booked_by: str = "line"
+    booked_by: BookedBy = BookedBy.RESIDENT
 
 
 async def book(resident: Resident, request: BookingRequest, settings: Settings) -> Booking:
@@ -134,7 +142,10 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
         earlier = await Booking.get_or_none(request_key=request.request_key)
         if earlier is not None:
             return earlier
-    slot = await ConsultationSlot.get_or_none(id=request.slot_id)
+    # Locked until the caller's transaction ends (PostgreSQL; SQLite runs one transaction at
+    # a time): a closure of this day added meanwhile waits for us (calendar.add_closure locks
+    # the day's slots first), so the closure check below cannot be overtaken.
+    slot = await ConsultationSlot.filter(id=request.slot_id).select_for_update().first()
     if slot is None or not slot.is_active:
         raise SlotClosed
     if request.method not in slot.method_list:
@@ -144,7 +155,7 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
         raise AlreadyBooked
     # Staff may book beyond the limit; residents may not.
     if (
-        request.booked_by == "line"
+        request.booked_by == BookedBy.RESIDENT
         and len(await upcoming(resident)) >= settings.consult_max_upcoming
     ):
         raise TooManyBookings(settings.consult_max_upcoming)
@@ -158,7 +169,7 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
     # a little late) until the slot ends, never after.
     still_open = (
         {"starts_at__gt": booking_cutoff(settings)}
-        if request.booked_by == "line"
+        if request.booked_by == BookedBy.RESIDENT
         else {"ends_at__gt": now()}
     )
     taken = await ConsultationSlot.filter(
@@ -182,7 +193,7 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
     return booking
 
 
-async def _release(booking: Booking, by: str, reason: str) -> Booking:
+async def _release(booking: Booking, by: CancelledBy, reason: str) -> Booking:
     updated = await Booking.filter(id=booking.id, status=BookingStatus.BOOKED).update(
         status=BookingStatus.CANCELLED,
         active_key=None,
@@ -207,7 +218,7 @@ async def cancel_by_resident(resident: Resident, booking_id: int) -> Booking:
         raise NotYours
     if booking.status != BookingStatus.BOOKED or booking.slot.ends_at <= now():
         raise NotCancellable
-    return await _release(booking, "resident", "")
+    return await _release(booking, CancelledBy.RESIDENT, "")
 
 
 async def cancel_by_staff(booking_id: int, reason: str) -> Booking:
@@ -215,7 +226,7 @@ async def cancel_by_staff(booking_id: int, reason: str) -> Booking:
     booking = await Booking.get_or_none(id=booking_id).select_related("slot", "resident")
     if booking is None:
         raise NotYours
-    return await _release(booking, "staff", reason)
+    return await _release(booking, CancelledBy.STAFF, reason)
 
 
 async def mark(booking_id: int, status: BookingStatus) -> Booking:
@@ -274,7 +285,14 @@ async def move_by_staff(
     old = await Booking.get_or_none(id=booking_id).select_related("resident")
     if old is None:
         raise NotYours
-    await _release(old, "staff", f"日時変更: {reason}"[:300])
+    # Both slots locked up front, in id order, as add_closure locks a day's slots: taking
+    # them one by one (old when released, target when booked) could deadlock with a closure.
+    await (
+        ConsultationSlot.filter(id__in=[old.slot_id, target_slot_id])
+        .order_by("id")
+        .select_for_update()
+    )
+    await _release(old, CancelledBy.STAFF, f"日時変更: {reason}"[:300])
     return await book(
         old.resident,
         BookingRequest(
@@ -282,7 +300,7 @@ async def move_by_staff(
             topic=Topic(old.topic),
             method=Method(old.method),
             note=old.note,
-            booked_by="staff",
+            booked_by=BookedBy.STAFF,
         ),
         settings,
     )

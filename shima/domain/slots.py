@@ -1,14 +1,278 @@
-"""相談枠 lifecycle rules: planning slots from a weekly pattern, what may change on a slot that
-holds bookings, and removing one; plus the area's demo data. Seats are counted by
-shima.domain.consultation (booked_count is only ever written through its rules)."""
+"""相談枠 lifecycle rules: planning slots from a weekly pattern, creating one slot, what may
+change on a slot that holds bookings, and removing one; plus the area's demo data. Seats are
+counted by shima.domain.consultation (booked_count is only ever written through its rules).
+
+Called by the admin inside its transaction; the admin adds the resident notices and the
+audit record in the same transaction. Problems are returned as the Japanese sentences staff
+see, like BookingError.message."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from models.consultation import ConsultationSlot
+from models.consultation import Booking, BookingStatus, ConsultationSlot, Method
 from shima.domain.calendar import closed_days
-from shima.timeutil import jst_datetime, today_jst
+from shima.timeutil import JST, jst_datetime, short_date, today_jst
+
+MAX_PATTERN_DAYS = 366  # a weekly pattern covers at most a year
+MAX_PATTERN_SLOTS = 3000  # and creates at most this many slots at once
+
+# How the bookings of a slot are handled when staff change its time or remove it.
+NOTIFY = "notify"  # edit: keep the bookings, tell the residents the new time
+CANCEL = "cancel"  # edit or removal: cancel the bookings with a notice
+MOVE = "move"  # removal: move the bookings to another slot
+EDIT_ACTIONS = frozenset({NOTIFY, CANCEL})
+REMOVAL_ACTIONS = frozenset({CANCEL, MOVE})
+
+
+class SlotChanged(Exception):
+    """Someone booked the slot while staff were editing or removing it."""
+
+
+class SlotRefused(Exception):
+    """A new slot broke a rule; `problems` are the sentences staff are shown."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+class TooManySlots(Exception):
+    """A weekly pattern would create more than MAX_PATTERN_SLOTS slots."""
+
+
+# ---------- What a slot is made of ----------
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """One slot as staff describe it (JST day and times)."""
+
+    day: date
+    start: time
+    end: time
+    counsellor: str
+    methods: tuple[Method, ...]
+    capacity: int
+    note: str
+
+    @property
+    def starts_at(self) -> datetime:
+        return jst_datetime(self.day, self.start)
+
+    @property
+    def ends_at(self) -> datetime:
+        return jst_datetime(self.day, self.end)
+
+    @property
+    def methods_value(self) -> str:
+        return ",".join(m.value for m in self.methods)
+
+    def columns(self) -> dict[str, Any]:
+        """The slot's stored fields, for create and update alike."""
+        return {
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+            "counsellor": self.counsellor,
+            "methods": self.methods_value,
+            "capacity": self.capacity,
+            "note": self.note,
+        }
+
+    def moves(self, slot: ConsultationSlot) -> bool:
+        """Whether saving this changes the slot's time (its bookings must be handled)."""
+        return (self.starts_at, self.ends_at) != (slot.starts_at, slot.ends_at)
+
+
+async def closed_reason(day: date) -> str | None:
+    return (await closed_days(day, day)).get(day)
+
+
+async def active_bookings(slot_id: int) -> list[Booking]:
+    return (
+        await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED)
+        .select_related("resident")
+        .order_by("id")
+    )
+
+
+# ---------- Planning from a weekly pattern ----------
+
+
+@dataclass(frozen=True)
+class WeeklyPattern:
+    first: date
+    last: date
+    weekdays: frozenset[int]  # 0 = 月
+    start: time
+    end: time
+    minutes: int
+    capacity: int
+    methods: str  # stored form: "visit,online"
+    counsellor: str = ""
+    note: str = ""
+
+
+@dataclass
+class PatternPlan:
+    """What a weekly pattern creates: `slots` (not stored yet), identical ones left out and
+    the closed days skipped with their reason."""
+
+    slots: list[ConsultationSlot] = field(default_factory=list)
+    duplicates: int = 0
+    skipped: list[tuple[date, str]] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return len(self.slots)
+
+
+def pattern_times(
+    day: date, start: time, end: time, minutes: int
+) -> list[tuple[datetime, datetime]]:
+    """Whole slots of `minutes` between start and end (JST), as UTC (start, end) pairs."""
+    times = []
+    at = datetime.combine(day, start, tzinfo=JST)
+    stop = datetime.combine(day, end, tzinfo=JST)
+    step = timedelta(minutes=minutes)
+    while at + step <= stop:
+        times.append((at.astimezone(UTC), (at + step).astimezone(UTC)))
+        at += step
+    return times
+
+
+async def plan_pattern(p: WeeklyPattern) -> PatternPlan:
+    """Plan the slots of a weekly pattern: closed days and identical slots are skipped.
+    Stores nothing."""
+    plan = PatternPlan()
+    closed = await closed_days(p.first, p.last)
+    existing = {
+        (s.starts_at, s.ends_at, s.counsellor)
+        for s in await ConsultationSlot.filter(
+            is_active=True,
+            starts_at__gte=jst_datetime(p.first),
+            starts_at__lt=jst_datetime(p.last + timedelta(days=1)),
+        )
+    }
+    day = p.first
+    while day <= p.last:
+        if day.weekday() in p.weekdays:
+            if day in closed:
+                plan.skipped.append((day, closed[day]))
+            else:
+                for starts_at, ends_at in pattern_times(day, p.start, p.end, p.minutes):
+                    if (starts_at, ends_at, p.counsellor) in existing:
+                        plan.duplicates += 1
+                        continue
+                    plan.slots.append(
+                        ConsultationSlot(
+                            starts_at=starts_at,
+                            ends_at=ends_at,
+                            counsellor=p.counsellor,
+                            methods=p.methods,
+                            capacity=p.capacity,
+                            note=p.note,
+                        )
+                    )
+        day += timedelta(days=1)
+    return plan
+
+
+async def create_from_pattern(p: WeeklyPattern) -> PatternPlan:
+    """Plan and store a weekly pattern's slots; raises TooManySlots (nothing stored)."""
+    plan = await plan_pattern(p)
+    if plan.created > MAX_PATTERN_SLOTS:
+        raise TooManySlots
+    if plan.slots:
+        await ConsultationSlot.bulk_create(plan.slots, batch_size=500)
+    return plan
+
+
+# ---------- One slot: create, edit, remove ----------
+
+
+async def create_slot(spec: SlotSpec) -> ConsultationSlot:
+    """Not on a closed day, not twice the same time for the same counsellor."""
+    problems = []
+    reason = await closed_reason(spec.day)
+    if reason:
+        problems.append(f"{short_date(spec.day)}は休館日（{reason}）です。別の日を選んでください。")
+    elif await ConsultationSlot.exists(
+        is_active=True,
+        starts_at=spec.starts_at,
+        ends_at=spec.ends_at,
+        counsellor=spec.counsellor,
+    ):
+        problems.append("同じ日時・担当の相談枠がすでにあります。")
+    if problems:
+        raise SlotRefused(problems)
+    return await ConsultationSlot.create(**spec.columns())
+
+
+async def edit_problems(
+    slot: ConsultationSlot, bookings: list[Booking], spec: SlotSpec, action: str, reason: str
+) -> list[str]:
+    """What stops this edit: a closed day for a new time; room and methods for the bookings
+    it keeps; and when a booked slot's time changes, how its bookings are handled and why."""
+    problems = []
+    moved = spec.moves(slot)
+    cancelling = bool(bookings) and moved and action == CANCEL
+    if moved and (closed := await closed_reason(spec.day)):
+        problems.append(f"{short_date(spec.day)}は休館日（{closed}）です。")
+    if not cancelling:
+        if len(bookings) > spec.capacity:
+            problems.append(f"予約が{len(bookings)}件あるため、定員はそれより少なくできません。")
+        missing = {Method(b.method) for b in bookings} - set(spec.methods)
+        if missing:
+            labels = "・".join(m.label for m in sorted(missing, key=list(Method).index))
+            problems.append(f"予約で選ばれている相談方法（{labels}）は外せません。")
+    if bookings and moved:
+        if action not in EDIT_ACTIONS:
+            problems.append("日時を変えるときは、入っている予約の扱いを選んでください。")
+        elif not reason:
+            problems.append("利用者にお知らせする理由を入力してください。")
+    return problems
+
+
+async def update_slot(slot: ConsultationSlot, spec: SlotSpec) -> None:
+    """Save an edit checked by edit_problems; raises SlotChanged when a booking arrived since
+    and no longer fits (the capacity condition is part of the UPDATE)."""
+    changed = await ConsultationSlot.filter(
+        id=slot.id, is_active=True, booked_count__lte=spec.capacity
+    ).update(**spec.columns())
+    if changed != 1:
+        raise SlotChanged
+
+
+def removal_problems(
+    bookings: list[Booking], action: str, reason: str, target: int | None
+) -> list[str]:
+    """A slot with bookings is removed only once staff said what happens to them, and why."""
+    if not bookings:
+        return []
+    if action not in REMOVAL_ACTIONS:
+        return ["入っている予約の扱いを選んでください。"]
+    if not reason:
+        return ["利用者にお知らせする理由を入力してください。"]
+    if action == MOVE and target is None:
+        return ["移動先の相談枠を選んでください。"]
+    return []
+
+
+async def remove_slot(slot: ConsultationSlot) -> None:
+    """Delete a slot nobody ever booked; keep (deactivated) one with booking history. Its
+    active bookings must be cancelled or moved first; raises SlotChanged if one is left."""
+    if await Booking.exists(slot_id=slot.id):
+        removed = await ConsultationSlot.filter(id=slot.id, booked_count=0).update(is_active=False)
+    else:
+        removed = await ConsultationSlot.filter(id=slot.id, booked_count=0).delete()
+    if removed != 1:
+        raise SlotChanged
+
+
+# ---------- Demo data ----------
 
 DEMO_COUNSELLORS = ("田中（コミュニティマネージャー）", "森（キャリア相談員）")
 DEMO_TIMES = (time(10), time(11), time(13), time(14), time(15), time(16))

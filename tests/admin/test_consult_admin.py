@@ -15,7 +15,16 @@ from tortoise.transactions import in_transaction
 
 from admin.consult.area import todays_consultations
 from models.audit import AuditLog
-from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method, Topic
+from models.consultation import (
+    BookedBy,
+    Booking,
+    BookingStatus,
+    CancelledBy,
+    Closure,
+    ConsultationSlot,
+    Method,
+    Topic,
+)
 from models.outbox import OutboxMessage
 from models.residents import Resident
 from shima.domain import consultation as rules
@@ -66,7 +75,7 @@ async def book(
     async with in_transaction():
         return await rules.book(
             who,
-            rules.BookingRequest(slot.id, topic, method, note, booked_by="staff"),
+            rules.BookingRequest(slot.id, topic, method, note, booked_by=BookedBy.STAFF),
             settings,
         )
 
@@ -330,7 +339,7 @@ async def test_staff_cancel_frees_the_slot_and_tells_the_resident_once(
     assert response.headers["location"] == f"{path}?done=cancelled"
     await booking.refresh_from_db()
     await slot.refresh_from_db()
-    assert booking.status == BookingStatus.CANCELLED and booking.cancelled_by == "staff"
+    assert booking.status == BookingStatus.CANCELLED and booking.cancelled_by == CancelledBy.STAFF
     assert slot.booked_count == 0
     messages = await OutboxMessage.all()
     assert len(messages) == 1
@@ -461,7 +470,7 @@ async def test_staff_book_on_behalf_of_a_resident(
     response = await staff_client.post(f"{BOOKINGS}/new", data={**form, "method": "phone"})
     assert response.status_code == 303
     booking = await Booking.get(resident_id=who.id)
-    assert booking.booked_by == "staff" and booking.topic == Topic.PARENTING
+    assert booking.booked_by == BookedBy.STAFF and booking.topic == Topic.PARENTING
     assert booking.note == "電話で受付" and booking.status == BookingStatus.BOOKED
     assert (await ConsultationSlot.get(id=slot.id)).booked_count == 1
     full = await staff_client.post(f"{BOOKINGS}/new", data={**form, "method": "phone"})

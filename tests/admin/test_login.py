@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx2
 from argon2 import PasswordHasher
 
+from admin import device_cookies
 from admin.passwords import create_staff
 from admin.sessions import COOKIE_NAME
 from models.audit import AuditLog
@@ -67,6 +68,36 @@ async def test_secure_cookie_when_configured(settings: Settings, staff_user: Sta
         response = await login(c, STAFF_EMAIL, PASSWORD)
         assert response.status_code == 303
         assert "secure" in set_cookie_header(response, COOKIE_NAME).lower()
+        device = device_cookies.cookie_name(settings.secret_key, STAFF_EMAIL)
+        assert "secure" in set_cookie_header(response, device).lower()
+
+
+async def test_login_success_gives_the_browser_a_signed_device_cookie(
+    client: httpx2.AsyncClient, staff_user: StaffUser, settings: Settings
+) -> None:
+    name = device_cookies.cookie_name(settings.secret_key, STAFF_EMAIL)
+    failed = await login(client, STAFF_EMAIL, "not-the-password")
+    assert not any(h.startswith(name) for h in failed.headers.get_list("set-cookie"))
+    response = await login(client, STAFF_EMAIL, PASSWORD)
+    cookie = set_cookie_header(response, name)
+    assert "HttpOnly" in cookie and "Path=/admin/login" in cookie
+    assert "samesite=lax" in cookie.lower() and "secure" not in cookie.lower()
+    assert "Max-Age=31536000" in cookie  # long-lived: it must recognise the browser next month
+    assert "hanako" not in cookie  # bound to the account by its signature, not by naming it
+    # Each login issues a new one; logging out keeps it.
+    first = client.cookies[name]
+    csrf = await page_csrf(client)
+    logout = await client.post("/admin/logout", data={"csrf_token": csrf})
+    assert name not in str(logout.headers.get_list("set-cookie"))
+    assert (await login(client, STAFF_EMAIL, PASSWORD)).status_code == 303
+    assert client.cookies[name] != first
+    attempts = await LoginAttempt.all().order_by("id").values_list("device", "succeeded")
+    nonce = first.split(".")[0]
+    assert attempts == [
+        (None, False),
+        (None, True),
+        (hashlib.sha256(nonce.encode()).hexdigest(), True),
+    ]
 
 
 async def test_wrong_password_and_unknown_account_get_the_same_answer(

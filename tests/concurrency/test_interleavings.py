@@ -1,6 +1,6 @@
 """The guards that only matter when two things happen at once: the reminder's compare-and-set,
-the conditional capacity update on slot edit, and the lease-owner check when the worker
-finishes an event.
+the conditional capacity update on slot edit, the slot lock that keeps a new closure from
+being overtaken by a booking, and the lease-owner check when the worker finishes an event.
 
 Each test pauses one side just before its guarded write and lets the other side run in the
 gap. On PostgreSQL the other side runs in its own transaction on another connection (a real
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,10 +23,10 @@ import pytest
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from line_app import router
+from line_app import profiles
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
-from models.consultation import Booking, ConsultationSlot, Method, Topic
+from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method, Topic
 from models.inbox import InboxEvent, InboxStatus
 from models.outbox import OutboxMessage
 from models.residents import Resident
@@ -40,14 +40,19 @@ from tests.conftest import BACKEND
 from tests.line_app import events
 
 SECRET = "test-channel-secret"
+BLOCKED_AFTER = 1.0  # seconds without an answer: the competitor is waiting on our lock
 Competitor = Callable[[], Awaitable[Any]]
 
 
 class Gap:
     """Runs `competitor` in the gap before the first UPDATE of `model` that sets `field`."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, model: type, field: str) -> None:
-        self.model, self.field = model, field
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, model: type, field: str, may_block: bool = False
+    ) -> None:
+        # may_block: the competitor may wait on a lock the paused side holds (PostgreSQL);
+        # then the paused side goes on after a moment and the competitor finishes after it.
+        self.model, self.field, self.may_block = model, field, may_block
         self.fired = False
         self.result: Any = None
         self._go = asyncio.Event()
@@ -88,7 +93,13 @@ class Gap:
             self.result = await self._competitor()  # SQLite: inside the paused transaction
             return
         self._go.set()
-        await asyncio.wait_for(self._done.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(
+                self._done.wait(), timeout=BLOCKED_AFTER if self.may_block else 10
+            )
+        except TimeoutError:
+            if not self.may_block:
+                raise
 
     async def finish(self) -> None:
         assert self.fired, "the guarded UPDATE was never reached"
@@ -175,6 +186,54 @@ async def test_lowering_capacity_while_a_resident_books_is_refused(
     # refusal rolled it back too; the guard under test is the same.)
 
 
+# ---------- A closure added while a resident confirms a booking ----------
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgres",
+    reason="SQLite runs one transaction at a time: the closure cannot land inside a booking",
+)
+async def test_a_closure_added_while_a_resident_confirms_is_never_overtaken(
+    staff_client: httpx2.AsyncClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The resident's booking has passed the closure check and is about to take the seat when
+    staff close the day. Either the booking commits first and staff are told the day has
+    bookings, or the closure comes first and the booking is refused — never a booking on a
+    closed day that nobody was warned about."""
+    day = future_day()
+    slot = await ConsultationSlot.create(
+        starts_at=jst(day, 10), ends_at=jst(day, 11), counsellor="田中"
+    )
+    who = await Resident.create(line_user_id="U" + uuid.uuid4().hex, display_name="一")
+    path = "/admin/consult/closures"
+    form = {"csrf_token": await page_csrf(staff_client, path), "date": day.isoformat()}
+
+    async def staff_close_the_day() -> httpx2.Response:
+        return await staff_client.post(path, data={**form, "reason": "施設点検"})
+
+    gap = Gap(monkeypatch, ConsultationSlot, "booked_count", may_block=True)
+    gap.arm(staff_close_the_day)
+    booked: Booking | None = None
+    try:
+        async with in_transaction():
+            request = rules.BookingRequest(slot.id, Topic.START, Method.VISIT)
+            booked = await rules.book(who, request, settings)
+    except rules.SlotClosed:
+        pass
+    await gap.finish()
+
+    response = gap.result
+    assert response.status_code == 303
+    assert await Closure.exists(date=day)
+    warned = "booked_on=" in response.headers["location"]
+    on_closed_day = await Booking.filter(slot_id=slot.id, status=BookingStatus.BOOKED).count()
+    assert on_closed_day == (1 if booked else 0)
+    assert warned == bool(on_closed_day), "a booking on the closed day nobody was warned about"
+    assert booked is not None  # the lock made the closure wait for the booking
+
+
 # ---------- The lease-owner check when the worker finishes an event ----------
 
 
@@ -187,18 +246,19 @@ async def _say(client: httpx2.AsyncClient, fake: FakeLinePlatform, words: str) -
 def _in_prefetch(monkeypatch: pytest.MonkeyPatch, competitor: Competitor) -> None:
     """The first worker's profile look-up is slow: its lease runs out meanwhile and
     `competitor` runs (outside any transaction: a real interleaving on both backends)."""
-    real = router.prefetch
+    real = profiles.names_for_batch
     fired = False
 
-    async def slow_prefetch(event: InboxEvent, line: LineClient) -> str | None:
+    async def slow_lookups(batch: Sequence[InboxEvent], line: LineClient) -> list[str | None]:
         nonlocal fired
         if not fired:
             fired = True
-            await InboxEvent.filter(id=event.id).update(lease_until=now() - timedelta(seconds=1))
+            ids = [event.id for event in batch]
+            await InboxEvent.filter(id__in=ids).update(lease_until=now() - timedelta(seconds=1))
             await competitor()
-        return await real(event, line)
+        return await real(batch, line)
 
-    monkeypatch.setattr(router, "prefetch", slow_prefetch)
+    monkeypatch.setattr(profiles, "names_for_batch", slow_lookups)
 
 
 def _replies(fake: FakeLinePlatform) -> list[Any]:

@@ -29,6 +29,7 @@ from line_app import simulator
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform, serve_on_loopback
 from line_app.signature import sign
+from line_app.simulator.api import ASSETS_DIR
 from models.inbox import InboxEvent
 from shima.app import create_app
 from shima.settings import FAKE_LINE_PATH, Settings
@@ -68,14 +69,45 @@ async def test_page_renders(sim: httpx2.AsyncClient) -> None:
     assert response.status_code == 200
     html = response.text
     assert "島フリーランス" in html and "LINE シミュレーター" in html
-    assert re.search(r'<script src="/static/simulator/simulator\.js\?v=\d+" defer></script>', html)
-    assert 'href="/static/simulator/simulator.css?v=' in html
+    script = re.search(
+        r'<script type="module" src="(/simulator/assets/\d+/)main\.js"></script>', html
+    )
+    assert script
+    assets = script.group(1)
+    assert f'<link rel="stylesheet" href="{assets}simulator.css">' in html
     assert 'data-api="/simulator/api"' in html
     # CSP allows no inline code: every script has a src, no inline handlers or style attrs.
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)
     assert not re.search(r"\son[a-z]+=", html) and "style=" not in html
-    for asset in ("/static/simulator/simulator.js", "/static/simulator/simulator.css"):
-        assert (await sim.get(asset)).status_code == 200
+    for asset in ("main.js", "simulator.css"):
+        response = await sim.get(assets + asset)
+        assert response.status_code == 200
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+async def test_every_module_import_resolves_in_the_versioned_directory(
+    sim: httpx2.AsyncClient,
+) -> None:
+    """The modules import each other by relative URL, so every import must name a file that
+    is served next to main.js (a typo would only show as a blank page in a browser)."""
+    html = (await sim.get("/simulator/")).text
+    script = re.search(r'src="(/simulator/assets/\d+/)main\.js"', html)
+    assert script
+    pending, seen = ["main.js"], set()
+    while pending:
+        name = pending.pop()
+        seen.add(name)
+        response = await sim.get(script.group(1) + name)
+        assert response.status_code == 200, name
+        assert response.headers["content-type"].startswith(
+            ("text/javascript", "application/javascript")
+        )
+        for imported in re.findall(
+            r'^import [^;]*? from "\./([a-z]+\.js)";$', response.text, re.M | re.S
+        ):
+            if imported not in seen:
+                pending.append(imported)
+    assert seen == {path.name for path in ASSETS_DIR.glob("*.js")}  # none unreachable
 
 
 async def test_follow_becomes_a_signed_webhook_stored_in_the_inbox(

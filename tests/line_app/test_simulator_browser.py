@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server, watch_for_problems
 
 
 @pytest.fixture
@@ -35,10 +35,11 @@ async def test_simulator_conversation(server: str) -> None:
                 viewport={"width": 390, "height": 844}, locale="ja-JP"
             )
             page = await context.new_page()
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            await page.goto(server + "/simulator/")
+            problems = await watch_for_problems(page)
+            response = await page.goto(server + "/simulator/")
+            # Served under the app's CSP, so the ES modules and everything they draw must
+            # keep to it (a violation is one of the problems asserted empty at the end).
+            assert response and "script-src 'self'" in response.headers["content-security-policy"]
 
             # Not a friend yet: only the follow card.
             gate = page.locator("#gate")

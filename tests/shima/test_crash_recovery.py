@@ -32,6 +32,7 @@ def start_worker(database_url: str, base_url: str, log: Path) -> subprocess.Pope
         "LINE_CHANNEL_ACCESS_TOKEN": "test-access-token",
         "LINE_API_BASE_URL": base_url,
         "SECRET_KEY": "test-secret-key",
+        "SHIMA_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SHIMA_LEASE_SECONDS": "1",
     }
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
-from models.consultation import Closure
-from shima.domain.calendar import closed_days, closures_between, holiday_name, is_new_year_break
+import pytest
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.consultation import Closure, Method, Topic
+from shima.domain import consultation as rules
+from shima.domain.calendar import (
+    add_closure,
+    bookings_on,
+    closed_days,
+    closures_between,
+    holiday_name,
+    is_new_year_break,
+    remove_closure,
+)
+from shima.settings import Settings
+from tests.shima.domain.helpers import jst, open_day, resident, slot
 
 
 def test_new_year_break_is_12_29_to_1_3() -> None:
@@ -45,3 +60,33 @@ async def test_closed_days_merges_holidays_and_closures(db: str) -> None:
     ]
     assert set(year_end.values()) == {"年末年始"}
     assert await closed_days(date(2026, 12, 2), date(2026, 12, 2)) == {}
+
+
+async def test_add_closure_closes_the_day_once_and_remove_closure_opens_it(
+    settings: Settings,
+) -> None:
+    day = open_day()
+    target = await slot(jst(day, 10), capacity=2)
+    async with in_transaction():
+        await rules.book(
+            await resident(), rules.BookingRequest(target.id, Topic.START, Method.VISIT), settings
+        )
+    assert await bookings_on(day) == 1 and await bookings_on(day + timedelta(days=1)) == 0
+    async with in_transaction():
+        closure = await add_closure(day, "施設点検")
+    assert (await closed_days(day, day)) == {day: "施設点検"}
+    with pytest.raises(IntegrityError):
+        async with in_transaction():
+            await add_closure(day, "二度目")
+    with pytest.raises(rules.SlotClosed):  # nobody books a closed day
+        async with in_transaction():
+            await rules.book(
+                await resident(),
+                rules.BookingRequest(target.id, Topic.START, Method.VISIT),
+                settings,
+            )
+    assert await bookings_on(day) == 1  # the booking made before stays (staff are warned)
+    removed = await remove_closure(closure.id)
+    assert removed is not None and removed.date == day
+    assert await remove_closure(closure.id) is None
+    assert await closed_days(day, day) == {}

@@ -5,9 +5,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot, Method, Topic
+from models.consultation import (
+    BookedBy,
+    Booking,
+    BookingStatus,
+    CancelledBy,
+    Closure,
+    ConsultationSlot,
+    Method,
+    Topic,
+)
 from models.residents import Resident
 from shima.domain import consultation as rules
 from shima.settings import Settings
@@ -91,7 +101,7 @@ async def test_upcoming_lists_active_bookings_that_have_not_ended(settings: Sett
     second = await book(who, (await slot(jst(day, 14))).id, settings)
     first = await book(who, (await slot(jst(day, 10))).id, settings)
     cancelled = await book(
-        who, (await slot(jst(day, 16), capacity=2)).id, settings, booked_by="staff"
+        who, (await slot(jst(day, 16), capacity=2)).id, settings, booked_by=BookedBy.STAFF
     )
     async with in_transaction():
         await rules.cancel_by_staff(cancelled.id, "")
@@ -109,7 +119,7 @@ async def test_book_takes_a_seat(settings: Settings) -> None:
     target = await slot(jst(open_day(), 10), capacity=2)
     booking = await book(who, target.id, settings, note="あ" * 600)
     assert booking.slot.id == target.id and booking.status == BookingStatus.BOOKED
-    assert booking.active_key == f"{target.id}:{who.id}" and booking.booked_by == "line"
+    assert booking.active_key == f"{target.id}:{who.id}" and booking.booked_by == BookedBy.RESIDENT
     assert len(booking.note) == 500
     assert (await ConsultationSlot.get(id=target.id)).booked_count == 1
 
@@ -128,7 +138,7 @@ async def test_full_slot(settings: Settings) -> None:
     await book(await resident(), target.id, settings)
     error = await refused(rules.SlotFull, await resident(), target.id, settings)
     assert error.message == "申し訳ありません、この枠は埋まりました。"
-    await refused(rules.SlotFull, await resident(), target.id, settings, booked_by="staff")
+    await refused(rules.SlotFull, await resident(), target.id, settings, booked_by=BookedBy.STAFF)
     assert (await ConsultationSlot.get(id=target.id)).booked_count == 1
 
 
@@ -136,7 +146,7 @@ async def test_missing_or_removed_slot_is_closed(settings: Settings) -> None:
     who = await resident()
     removed = await slot(jst(open_day(), 10), is_active=False)
     await refused(rules.SlotClosed, who, removed.id, settings)
-    await refused(rules.SlotClosed, who, removed.id + 999, settings, booked_by="staff")
+    await refused(rules.SlotClosed, who, removed.id + 999, settings, booked_by=BookedBy.STAFF)
 
 
 async def test_method_must_be_offered(settings: Settings) -> None:
@@ -150,7 +160,7 @@ async def test_one_resident_books_a_slot_once(settings: Settings) -> None:
     target = await slot(jst(open_day(), 10), capacity=3)
     await book(who, target.id, settings)
     await refused(rules.AlreadyBooked, who, target.id, settings)
-    await refused(rules.AlreadyBooked, who, target.id, settings, booked_by="staff")
+    await refused(rules.AlreadyBooked, who, target.id, settings, booked_by=BookedBy.STAFF)
 
 
 async def test_residents_hold_at_most_the_limit_staff_may_exceed_it(settings: Settings) -> None:
@@ -161,18 +171,20 @@ async def test_residents_hold_at_most_the_limit_staff_may_exceed_it(settings: Se
     third = await slot(jst(day, 11))
     error = await refused(rules.TooManyBookings, who, third.id, settings)
     assert "2件まで" in error.message
-    assert (await book(who, third.id, settings, booked_by="staff")).booked_by == "staff"
+    assert (
+        await book(who, third.id, settings, booked_by=BookedBy.STAFF)
+    ).booked_by == BookedBy.STAFF
 
 
 async def test_cut_off_for_residents_slot_end_for_staff(settings: Settings) -> None:
     soon = await slot(now() + timedelta(hours=1))  # within the 2-hour cut-off
     error = await refused(rules.SlotClosed, await resident(), soon.id, settings)
     assert error.message == "申し訳ありません、この枠は受付を終了しました。"
-    assert (await book(await resident(), soon.id, settings, booked_by="staff")).id
+    assert (await book(await resident(), soon.id, settings, booked_by=BookedBy.STAFF)).id
     started = await slot(now() - timedelta(minutes=20))  # a walk-in a little late
-    assert (await book(await resident(), started.id, settings, booked_by="staff")).id
+    assert (await book(await resident(), started.id, settings, booked_by=BookedBy.STAFF)).id
     over = await slot(now() - timedelta(hours=2))
-    await refused(rules.SlotClosed, await resident(), over.id, settings, booked_by="staff")
+    await refused(rules.SlotClosed, await resident(), over.id, settings, booked_by=BookedBy.STAFF)
     assert (await ConsultationSlot.get(id=over.id)).booked_count == 0
 
 
@@ -181,8 +193,31 @@ async def test_nobody_books_a_closed_day(settings: Settings) -> None:
     target = await slot(jst(day, 10), capacity=2)
     await Closure.create(date=day, reason="施設点検")
     await refused(rules.SlotClosed, await resident(), target.id, settings)
-    await refused(rules.SlotClosed, await resident(), target.id, settings, booked_by="staff")
+    await refused(rules.SlotClosed, await resident(), target.id, settings, booked_by=BookedBy.STAFF)
     assert (await ConsultationSlot.get(id=target.id)).booked_count == 0
+
+
+async def test_who_booked_and_cancelled_is_stored_with_the_values_it_always_had(
+    settings: Settings,
+) -> None:
+    """The enums kept the stored strings, so rows written before them read back as-is."""
+    target = await slot(jst(open_day(), 10), capacity=3)
+    who = await resident()
+    by_line = await book(who, target.id, settings)
+    by_staff = await book(await resident(), target.id, settings, booked_by=BookedBy.STAFF)
+    await rules.cancel_by_staff(by_staff.id, "担当者の都合")
+    await rules.cancel_by_resident(who, by_line.id)
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT id, booked_by, cancelled_by FROM consultation_bookings ORDER BY id"
+    )
+    assert [(r["booked_by"], r["cancelled_by"]) for r in rows] == [
+        ("line", "resident"),
+        ("staff", "staff"),
+    ]
+    untouched = await book(await resident(), target.id, settings)
+    await untouched.refresh_from_db()
+    assert untouched.booked_by is BookedBy.RESIDENT and untouched.cancelled_by is CancelledBy.NOBODY
+    assert BookedBy.RESIDENT.label == "LINE" and CancelledBy.STAFF.label == "スタッフ"
 
 
 # ---------- Cancelling, outcomes, moving ----------
@@ -195,7 +230,10 @@ async def test_resident_cancels_their_own_booking_once(settings: Settings) -> No
     with pytest.raises(rules.NotYours):
         await rules.cancel_by_resident(await resident("他の人"), booking.id)
     cancelled = await rules.cancel_by_resident(who, booking.id)
-    assert cancelled.status == BookingStatus.CANCELLED and cancelled.cancelled_by == "resident"
+    assert (
+        cancelled.status == BookingStatus.CANCELLED
+        and cancelled.cancelled_by == CancelledBy.RESIDENT
+    )
     assert cancelled.active_key is None and cancelled.cancelled_at is not None
     assert (await ConsultationSlot.get(id=target.id)).booked_count == 0
     with pytest.raises(rules.NotCancellable):
@@ -218,7 +256,9 @@ async def test_staff_cancel_records_the_reason(settings: Settings) -> None:
     target = await slot(jst(open_day(), 10))
     booking = await book(await resident(), target.id, settings)
     cancelled = await rules.cancel_by_staff(booking.id, "担当者の急病" + "。" * 400)
-    assert cancelled.cancelled_by == "staff" and cancelled.cancel_reason.startswith("担当者の急病")
+    assert cancelled.cancelled_by == CancelledBy.STAFF and cancelled.cancel_reason.startswith(
+        "担当者の急病"
+    )
     assert len(cancelled.cancel_reason) == 300
     assert (await ConsultationSlot.get(id=target.id)).booked_count == 0
     with pytest.raises(rules.NotCancellable):
@@ -245,7 +285,7 @@ async def test_move_by_staff_cancels_the_old_and_books_the_target(settings: Sett
     old = await book(who, old_slot.id, settings, note="単価の相談")
     async with in_transaction():
         moved = await rules.move_by_staff(old.id, target.id, "会議室の都合", settings)
-    assert moved.slot_id == target.id and moved.booked_by == "staff"
+    assert moved.slot_id == target.id and moved.booked_by == BookedBy.STAFF
     assert moved.note == "単価の相談" and moved.topic == Topic.START
     old = await Booking.get(id=old.id)
     assert old.status == BookingStatus.CANCELLED and old.cancel_reason == "日時変更: 会議室の都合"
