@@ -61,5 +61,6 @@ def backup(database_url: str, path: str | Path = "") -> Path:
     if ok != "ok":
         partial.unlink(missing_ok=True)
         raise BackupError(f"バックアップの検査に失敗しました: {ok}")
+    partial.chmod(0o600)  # residents' personal data: readable by the app's user only
     partial.rename(target)  # never a half-written file under the final name
     return target

@@ -78,6 +78,7 @@ def test_backup_while_another_connection_writes(tmp_path: Path) -> None:
     assert during > 0  # the app kept writing while the copies were made
 
     for copy, at_least in copies:
+        assert copy.stat().st_mode & 0o777 == 0o600  # personal data
         assert sorted(p.name for p in tmp_path.glob(copy.name + "*")) == [copy.name]
         conn = sqlite3.connect(copy)
         bookings = conn.execute("SELECT count(*) FROM bookings").fetchone()[0]
