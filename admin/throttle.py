@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from tortoise.queryset import QuerySet
 
 from models.staff import LoginAttempt
+from shima.settings import Settings
 from shima.timeutil import now
 
 WINDOW = timedelta(minutes=15)
@@ -95,3 +96,13 @@ async def succeeded(attempt: Attempt) -> None:
     """The password was right: the attempt no longer counts as a failure, and (untrusted) the
     account's earlier untrusted failures stop counting."""
     await LoginAttempt.filter(id=attempt.id).update(succeeded=True)
+
+
+KEEP = timedelta(days=1)  # attempts older than this can no longer count towards any limit
+
+
+async def prune(settings: Settings) -> int:
+    """Delete attempts no limit can count any more (a scheduled job: the table would grow
+    with every guess otherwise). Returns 0: it queues no messages."""
+    await LoginAttempt.filter(created_at__lt=now() - KEEP).delete()
+    return 0

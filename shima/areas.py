@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from admin import throttle
 from admin.consult.area import ADMIN as CONSULT_ADMIN
 from admin.registry import AdminArea, AdminAreas
 from line_app.flows import consult as consult_flow
@@ -110,8 +111,12 @@ def admin_areas(areas: Sequence[Area] = AREAS) -> AdminAreas:
     return AdminAreas([a.admin for a in areas if a.admin])
 
 
+# Housekeeping of the platform itself, run with the areas' jobs.
+PLATFORM_JOBS: tuple[Job, ...] = (Job("staff.login_attempts.prune", throttle.prune),)
+
+
 def jobs(areas: Sequence[Area] = AREAS) -> list[Job]:
-    return [job for a in areas for job in a.jobs]
+    return [*PLATFORM_JOBS, *(job for a in areas for job in a.jobs)]
 
 
 async def seed_demo(areas: Sequence[Area] = AREAS) -> list[str]:

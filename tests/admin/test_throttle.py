@@ -237,3 +237,20 @@ async def test_concurrent_guesses_from_a_trusted_browser_cannot_outrun_its_limit
     assert len(verifications) <= throttle.DEVICE_LIMIT
     assert statuses.count(400) == len(verifications)
     assert statuses.count(429) == 40 - len(verifications)
+
+
+async def test_the_worker_prunes_attempts_no_limit_can_count(settings: Settings, db: str) -> None:
+    from line_app.client import LineClient
+    from shima.worker import Worker
+
+    old = await LoginAttempt.create(email="a@example.jp", ip="10.0.0.1", succeeded=False)
+    recent = await LoginAttempt.create(email="a@example.jp", ip="10.0.0.1", succeeded=False)
+    past = now() - throttle.KEEP - timedelta(minutes=1)
+    await LoginAttempt.filter(id=old.id).update(created_at=past)
+    line = LineClient(settings)
+    try:
+        await Worker(settings, line).run_schedule_once()
+    finally:
+        await line.close()
+    assert [a.id for a in await LoginAttempt.all()] == [recent.id]
+    assert throttle.KEEP > throttle.WINDOW
