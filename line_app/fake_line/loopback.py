@@ -5,25 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.types import ASGIApp
 
 
 @contextlib.asynccontextmanager
-async def serve_on_loopback(app: ASGIApp) -> AsyncIterator[str]:
+async def serve_on_loopback(app: ASGIApp, **config_overrides: Any) -> AsyncIterator[str]:
     """Serve `app` with uvicorn on 127.0.0.1 (ephemeral port) in the running event loop;
-    yields the base URL, e.g. "http://127.0.0.1:54321"."""
+    yields the base URL, e.g. "http://127.0.0.1:54321". `config_overrides` go to
+    uvicorn.Config (e.g. a test of the logs serves with `log_config` and the access log)."""
     import uvicorn
 
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
+    settings: dict[str, Any] = {
+        "lifespan": "off",
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": 2,
+    }
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, **{**settings, **config_overrides})
     server = uvicorn.Server(config)
     # uvicorn's signal capture would swallow the test runner's Ctrl-C; the owner stops us.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

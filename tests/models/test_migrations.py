@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 
 from shima.db import tortoise_config
 from tests.conftest import BACKEND
+from tests.shima.live import fresh_database
 
 
 async def test_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -32,17 +31,8 @@ async def fresh_url(tmp_path: Path):
     if BACKEND != "postgres":
         yield f"sqlite://{tmp_path / 'fresh.sqlite3'}"
         return
-    import asyncpg
-
-    admin = os.environ["TEST_DATABASE_URL"]
-    name = f"shima_mig_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    yield admin.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
+    async with fresh_database() as url:
+        yield url
 
 
 async def test_migrations_apply_on_a_fresh_database_and_again(fresh_url: str) -> None:

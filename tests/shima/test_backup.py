@@ -3,34 +3,15 @@ pointer to pg_dump for PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from shima import backup
-
-
-def shima(cwd: Path, *args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("LINE_", "DATABASE_URL", "SECRET_KEY", "SHIMA_"))
-    }
-    environ["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", "shima.cli", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
+from tests.shima.test_cli import shima
 
 
 def live_database(path: Path) -> None:
@@ -108,8 +89,8 @@ def test_refuses_to_overwrite_and_reports_a_missing_database(tmp_path: Path) -> 
 
 def test_cli_backup_default_path_after_migrate(tmp_path: Path) -> None:
     url = f"sqlite://{tmp_path / 'data' / 'shima.sqlite3'}"
-    assert shima(tmp_path, "migrate", database_url=url).returncode == 0
-    result = shima(tmp_path, "backup", database_url=url)
+    assert shima(tmp_path, "migrate", DATABASE_URL=url).returncode == 0
+    result = shima(tmp_path, "backup", DATABASE_URL=url)
     assert result.returncode == 0, result.stderr
     match = re.search(r"(data/backup-\d{8}-\d{6}\.sqlite3)", result.stdout)
     assert match, result.stdout
@@ -120,7 +101,7 @@ def test_cli_backup_default_path_after_migrate(tmp_path: Path) -> None:
 
 
 def test_cli_backup_on_postgres_points_to_pg_dump(tmp_path: Path) -> None:
-    result = shima(tmp_path, "backup", database_url="postgres://shima@db.example/shima")
+    result = shima(tmp_path, "backup", DATABASE_URL="postgres://shima@db.example/shima")
     assert result.returncode != 0
     assert "pg_dump" in result.stderr and "pg_restore" in result.stderr
     assert "PostgreSQL のバックアップは" in result.stderr

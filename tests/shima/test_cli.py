@@ -9,12 +9,15 @@ from pathlib import Path
 
 
 def shima(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`shima ARGS` in `tmp_path` with none of this shell's settings; `env` adds some
+    (DATABASE_URL defaults to a SQLite file in `tmp_path`)."""
     environ = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("LINE_", "DATABASE_URL", "SECRET_KEY", "SHIMA_"))
     }
-    environ.update(DATABASE_URL=f"sqlite://{tmp_path / 'cli.sqlite3'}", **env)
+    environ["DATABASE_URL"] = f"sqlite://{tmp_path / 'cli.sqlite3'}"
+    environ.update(env)
     return subprocess.run(
         [sys.executable, "-m", "shima.cli", *args],
         env=environ,

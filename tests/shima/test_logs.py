@@ -5,8 +5,6 @@ unique violations (PostgreSQL prints the key's value in DETAIL)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import json
 import logging
@@ -21,13 +19,11 @@ from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
-from starlette.types import ASGIApp
 from tortoise.exceptions import IntegrityError
 
 from admin.passwords import create_staff
 from line_app.client import LineClient
-from line_app.fake_line import FakeLinePlatform
+from line_app.fake_line import FakeLinePlatform, serve_on_loopback
 from models.residents import Resident
 from models.staff import StaffUser
 from shima import logs
@@ -81,31 +77,6 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     await line.close()
 
 
-@contextlib.asynccontextmanager
-async def serve(app: ASGIApp, log_config: dict[str, Any]) -> AsyncIterator[str]:
-    """As `shima serve` runs it: uvicorn with our log_config, access log on, DEBUG."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="off",
-        log_level="debug",
-        log_config=log_config,
-        access_log=True,
-    )
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.005)
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 async def realistic_flow(
     base_url: str, fake_line: FakeLinePlatform, worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,7 +126,12 @@ async def test_no_personal_data_in_logs(
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("httpcore2").setLevel(logging.WARNING)
     buffer, config = captured
-    async with serve(create_app(settings, init_db=False), config(log_format)) as base_url:
+    app = create_app(settings, init_db=False)
+    # As `shima serve` runs it: our log_config, access log on, DEBUG.
+    served = serve_on_loopback(
+        app, log_level="debug", log_config=config(log_format), access_log=True
+    )
+    async with served as base_url:
         await realistic_flow(base_url, fake_line, worker, monkeypatch)
     output = buffer.getvalue()
 
