@@ -107,17 +107,22 @@ async def test_address_is_throttled_after_its_limit_of_untrusted_failures_across
         assert (await attempt(elsewhere, STAFF_EMAIL, PASSWORD)).status_code == 303
 
 
-async def test_concurrent_guesses_cannot_outrun_the_account_limit(
-    client: httpx2.AsyncClient, staff_user: StaffUser, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    verifications = count_verifications(monkeypatch)
+async def wrong_guesses_at_once(client: httpx2.AsyncClient, n: int) -> list[int]:
+    """`n` wrong passwords for the staff account, all in flight together; their statuses."""
     token = csrf_from((await client.get("/admin/login")).text)
 
     async def guess(i: int) -> int:
         data = {"csrf_token": token, "email": STAFF_EMAIL, "password": f"guess-{i:04d}"}
         return (await client.post("/admin/login", data=data)).status_code
 
-    statuses = await asyncio.gather(*(guess(i) for i in range(120)))
+    return list(await asyncio.gather(*(guess(i) for i in range(n))))
+
+
+async def test_concurrent_guesses_cannot_outrun_the_account_limit(
+    client: httpx2.AsyncClient, staff_user: StaffUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifications = count_verifications(monkeypatch)
+    statuses = await wrong_guesses_at_once(client, 120)
     assert len(verifications) <= throttle.ACCOUNT_LIMIT
     assert statuses.count(400) == len(verifications)
     assert statuses.count(429) == 120 - len(verifications)
@@ -226,13 +231,7 @@ async def test_concurrent_guesses_from_a_trusted_browser_cannot_outrun_its_limit
 ) -> None:
     await sign_in_and_out(client)
     verifications = count_verifications(monkeypatch)
-    token = csrf_from((await client.get("/admin/login")).text)
-
-    async def guess(i: int) -> int:
-        data = {"csrf_token": token, "email": STAFF_EMAIL, "password": f"guess-{i:04d}"}
-        return (await client.post("/admin/login", data=data)).status_code
-
-    statuses = await asyncio.gather(*(guess(i) for i in range(40)))
+    statuses = await wrong_guesses_at_once(client, 40)
     # A burst may even be refused whole: each guess counts the others' rows as failures.
     assert len(verifications) <= throttle.DEVICE_LIMIT
     assert statuses.count(400) == len(verifications)
