@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -32,12 +31,6 @@ def procfile(path: Path = PROCFILE) -> dict[str, str]:
         if sep and name.strip() and not name.lstrip().startswith("#"):
             commands[name.strip()] = command.strip()
     return commands
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ from line_app.fake_line import FakeLinePlatform
 from models.consultation import Booking, BookingStatus, ConsultationSlot
 from shima.db import init as init_db
 from shima.timeutil import now
+from tests.browser import free_port
 from tests.conftest import BACKEND
 from tests.line_app import events
 from tests.shima import live
@@ -43,7 +44,7 @@ class Cluster:
         self.procs, self.env = procs, env
         commands = live.procfile()
         self.web_command, self.worker_command = commands["web"], commands["worker"]
-        self.ports = [live.free_port(), live.free_port()]
+        self.ports = [free_port(), free_port()]
         self.webs: list[Any] = [None, None]
         self.clients = [
             httpx2.AsyncClient(base_url=f"http://127.0.0.1:{p}", timeout=10.0) for p in self.ports

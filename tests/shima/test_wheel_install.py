@@ -15,6 +15,7 @@ import httpx2
 import pytest
 
 from line_app.fake_line import FakeLinePlatform
+from tests.browser import free_port
 from tests.conftest import BACKEND
 from tests.line_app import events
 from tests.shima import live
@@ -78,7 +79,7 @@ async def test_the_wheel_installs_migrates_serves_and_answers(
     assert where.startswith(str(tmp_path / "venv")), where  # the wheel, not the checkout
 
     commands = live.procfile()
-    port = live.free_port()
+    port = free_port()
     async with live.fresh_database() as database_url:
         env = live.channel_env(bin_dir, database_url, fake_line.base_url, PORT=str(port))
         with live.processes(app_dir, tmp_path) as procs:
