@@ -20,7 +20,8 @@ from shima.timeutil import now
 
 log = logging.getLogger("shima.inbox")
 MAX_ATTEMPTS = 5  # a flow that keeps failing stops blocking the user's later events
-_OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
+# Rows the worker has still to handle (the health check counts them too).
+OPEN = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 
 
 # The columns one webhook event fills; the rest keep their NULL defaults.
@@ -181,7 +182,7 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxE
     """Claim each user's earliest open event (at most `limit` users); see line_app.claims."""
     return await claims.claim_first_per_user(
         InboxEvent,
-        open_statuses=_OPEN,
+        open_statuses=OPEN,
         held_status=InboxStatus.PROCESSING,
         worker_id=worker_id,
         limit=limit,

@@ -35,7 +35,8 @@ from shima.timeutil import now
 
 log = logging.getLogger("shima.outbox")
 MAX_MESSAGES_PER_REQUEST = 5  # LINE's limit for reply and push
-_OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# Rows still to be sent (the health check counts them too).
+OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 # Rows staff must look at: given up, or LINE may or may not have shown them.
 FOR_STAFF = (OutboxStatus.DEAD, OutboxStatus.UNKNOWN)
 MIN_REPLY_TIMEOUT = 0.5  # seconds
@@ -122,7 +123,7 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[Outbox
     in order and no two workers send the same row; see line_app.claims."""
     return await claims.claim_first_per_user(
         OutboxMessage,
-        open_statuses=_OPEN,
+        open_statuses=OPEN,
         held_status=OutboxStatus.SENDING,
         worker_id=worker_id,
         limit=limit,
@@ -136,7 +137,7 @@ async def next_due_in(default: float) -> float:
     # Only each user's first row counts: the rows behind it wait for it, due or not.
     row = (
         await OutboxMessage.filter(
-            status=OutboxStatus.PENDING, id__in=claims.first_open_per_user(OutboxMessage, _OPEN)
+            status=OutboxStatus.PENDING, id__in=claims.first_open_per_user(OutboxMessage, OPEN)
         )
         .order_by("next_attempt_at")
         .first()

@@ -19,16 +19,15 @@ from starlette.responses import JSONResponse, Response
 from tortoise import Tortoise
 from tortoise.expressions import Q
 
-from line_app import claims
-from line_app.outbox import FOR_STAFF
-from models.inbox import InboxEvent, InboxStatus
-from models.outbox import OutboxMessage, OutboxStatus
+from line_app import claims, inbox, outbox
+from models.inbox import InboxEvent
+from models.outbox import OutboxMessage
 from shima.settings import Settings
 from shima.timeutil import now
 
 log = logging.getLogger("shima.health")
-UNHANDLED = (InboxStatus.PENDING, InboxStatus.PROCESSING)
-WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+UNHANDLED = inbox.OPEN
+WAITING = outbox.OPEN
 
 
 async def report(max_age_seconds: float) -> tuple[bool, dict[str, Any]]:
@@ -63,7 +62,7 @@ async def report(max_age_seconds: float) -> tuple[bool, dict[str, Any]]:
             "backlog": await OutboxMessage.filter(status__in=WAITING).count(),
             "most_overdue_seconds": round(max(overdue, 0.0), 1),
             # Dead letters and 配信状況不明: what the admin's 未配信 page lists.
-            "undelivered": await OutboxMessage.filter(status__in=FOR_STAFF).count(),
+            "undelivered": await OutboxMessage.filter(status__in=outbox.FOR_STAFF).count(),
         },
         "max_age_seconds": max_age_seconds,
     }
