@@ -70,9 +70,10 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
         routes.append(Mount("/simulator", routes=simulator.routes(), name="simulator"))
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
-    # Inside WebhookFirst: a webhook is authenticated by its signature, whatever its Host.
+    # Inside the security headers (its refusals carry them too) and inside WebhookFirst (a
+    # webhook is authenticated by its signature, whatever its Host).
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     app.add_middleware(WebhookFirst)  # added last: runs first (see line_app.webhook)
     app.state.settings = settings
     app.state.admin_areas = admin_areas  # nav, audit labels, dashboard parts (admin.registry)

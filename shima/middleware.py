@@ -103,7 +103,8 @@ def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
 
 
 class AllowedHostsMiddleware:
-    """Refuses (400, in Japanese) requests whose Host is not one of `allowed`."""
+    """Refuses (400, in Japanese) requests whose Host is not one of `allowed`. Runs inside
+    SecurityHeadersMiddleware, which adds the security headers to the refusal."""
 
     def __init__(self, app: ASGIApp, *, allowed: tuple[str, ...]) -> None:
         self.app = app
@@ -122,6 +123,5 @@ class AllowedHostsMiddleware:
             await self.app(scope, receive, send)
             return
         headers = [(b"content-type", b"text/plain; charset=utf-8")]
-        headers += [(k.encode(), v.encode()) for k, v in security_headers(scope["path"])]
         await send({"type": "http.response.start", "status": 400, "headers": headers})
         await send({"type": "http.response.body", "body": HOST_REFUSED})
