@@ -66,6 +66,13 @@ class Settings:
     consult_close_hours: float = 2.0  # booking closes this long before the start
     consult_days_ahead: int = 14
     reminder_hour_jst: int = 18  # the day before, at this hour
+    # The desk (WorkStyle Lab Inno): told to residents in 準備中 answers and when the bot
+    # passes a message to staff. desk_open/close are JST hours; desk_days are weekdays
+    # (0 = Monday) when staff answer.
+    desk_phone: str = "0997-52-1111"
+    desk_open_hour: int = 9
+    desk_close_hour: int = 17
+    desk_days: tuple[int, ...] = (0, 1, 2, 3, 4)
     secure_cookies: bool = False
     # Host names the app answers to (the Host header); see shima.middleware.
     allowed_hosts: tuple[str, ...] = SIMULATOR_HOSTS
@@ -131,6 +138,13 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         consult_max_upcoming=config("SHIMA_CONSULT_MAX_UPCOMING", cast=int, default=2),
         consult_close_hours=config("SHIMA_CONSULT_CLOSE_HOURS", cast=float, default=2.0),
         reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),
+        desk_phone=str(config("SHIMA_DESK_PHONE", default="0997-52-1111")),
+        desk_open_hour=config("SHIMA_DESK_OPEN_HOUR", cast=int, default=9),
+        desk_close_hour=config("SHIMA_DESK_CLOSE_HOUR", cast=int, default=17),
+        desk_days=tuple(
+            int(d)
+            for d in config("SHIMA_DESK_DAYS", cast=CommaSeparatedStrings, default="0,1,2,3,4")
+        ),
         secure_cookies=config("SHIMA_SECURE_COOKIES", cast=bool, default=not simulator),
         allowed_hosts=allowed_hosts or SIMULATOR_HOSTS,
         health_max_event_age_seconds=config(
@@ -151,3 +165,16 @@ def _choice(config: Config, name: str, allowed: tuple[str, ...], default: str) -
         if value.lower() == option.lower():
             return option
     raise SettingsError(f"{name} は {' / '.join(allowed)} のいずれかにしてください（{value!r}）。")
+
+
+WEEKDAYS_JA = "月火水木金土日"
+
+
+def desk_hours_text(settings: Settings) -> str:
+    """The desk's hours as residents read them, e.g. 「平日（月〜金）9:00〜17:00」."""
+    days = sorted(set(settings.desk_days))
+    if days == [0, 1, 2, 3, 4]:
+        label = "平日（月〜金）"
+    else:
+        label = "・".join(WEEKDAYS_JA[d] for d in days if 0 <= d <= 6) + "曜"
+    return f"{label}{settings.desk_open_hour}:00〜{settings.desk_close_hour}:00"
