@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from line_app import state
+from line_app import intents, state
 from line_app.flows import greeting
-from line_app.flows.menu import BACK_WORDS, CANCEL_WORDS, MENU_WORDS, MYPAGE, Menu, MenuItem
+from line_app.flows.menu import MYPAGE, Menu, MenuItem
 from line_app.flows.mypage import MyPageFlow, MyPageSection
+from line_app.intents import Intent
 from line_app.turn import Turn
 from models.conversation import ConversationState
+
+
+class CancelBookingSection(Protocol):
+    async def __call__(self, turn: Turn, *, stopped: bool) -> None: ...
 
 
 class Flow(Protocol):
@@ -35,15 +40,19 @@ class LineArea:
     item: MenuItem  # menu label and the typed keywords that start it
     flow: Flow | None = None  # None: the area is not built yet and answers 準備中
     mypage: MyPageSection | None = None  # its part of マイページ
+    # What a typed 「キャンセル」/「予約をキャンセルしたい」 shows: the bookings with their
+    # cancel buttons; `stopped` says whether a flow in progress was just stopped.
+    cancel_booking: CancelBookingSection | None = None
 
 
 class Router:
     """Sends each event to its flow; built by the worker from the area registry."""
 
     def __init__(self, areas: Sequence[LineArea]) -> None:
-        self.menu = Menu([a.item for a in areas])
+        self.menu = Menu([a.item for a in areas], ready={a.item.flow for a in areas if a.flow})
         self.flows: dict[str, Flow] = {a.item.flow: a.flow for a in areas if a.flow}
         self.flows[MYPAGE.flow] = MyPageFlow([a.mypage for a in areas if a.mypage])
+        self.cancel_sections = [a.cancel_booking for a in areas if a.cancel_booking]
 
     async def handle(self, turn: Turn) -> None:
         kind = turn.event.event_type
@@ -71,6 +80,12 @@ class Router:
             self.menu.show(turn)
             return
         if flow_name == "cancel":
+            # A flow's やめる names the flow and attempt (`of`, `k`): one that already finished
+            # is answered by its flow with what happened, never "stopped" as if undone.
+            owner = self.flows.get(params.get("of", ""))
+            finished = getattr(owner, "finished", None)
+            if finished is not None and await finished(turn, params):
+                return
             await state.clear(turn.user_id)
             self.menu.cancelled(turn)
             return
@@ -89,21 +104,39 @@ class Router:
             self.menu.unsupported_message(turn)
             return
         typed = str(message.get("text", "")).strip()
-        if typed in CANCEL_WORDS:
-            await state.clear(turn.user_id)
-            self.menu.cancelled(turn)
-            return
         waiting = await state.current(turn.user_id)
         if waiting is not None and waiting.flow in self.flows:
-            await self.flows[waiting.flow].on_text(turn, typed, waiting)
+            # In a step waiting for free text only whole-message phrases leave the flow.
+            leave = intents.in_flow(typed)
+            if leave is None:
+                await self.flows[waiting.flow].on_text(turn, typed, waiting)
+                return
+            await state.clear(turn.user_id)
+            await self._intent(turn, intents.Match(leave), stopped=True)
             return
-        if typed.lower() in MENU_WORDS or typed in BACK_WORDS:
-            self.menu.show(turn)
-            return
-        item = self.menu.match_keyword(typed)
-        if item is None:
+        match = intents.classify(typed, self.menu.items, first=MYPAGE.flow)
+        if match is None:
             self.menu.not_understood(turn)
-        elif item.flow in self.flows:
-            await self.flows[item.flow].on_postback(turn, {"flow": item.flow}, None)
-        else:
-            self.menu.coming_soon(turn, item.flow)
+            return
+        await self._intent(turn, match, stopped=False)
+
+    async def _intent(self, turn: Turn, match: intents.Match, *, stopped: bool) -> None:
+        if match.intent == Intent.STOP:
+            await state.clear(turn.user_id)
+            self.menu.cancelled(turn)
+        elif match.intent == Intent.CANCEL_BOOKING:
+            # 「キャンセル」 means the booking; typed mid-flow it also stops the flow (said so).
+            if not self.cancel_sections:
+                await self.flows[MYPAGE.flow].on_postback(turn, {"flow": MYPAGE.flow}, None)
+            for section in self.cancel_sections:
+                await section(turn, stopped=stopped)
+        elif match.intent in (Intent.MENU, Intent.BACK):
+            self.menu.show(turn)
+        elif match.intent == Intent.THANKS:
+            self.menu.thanked(turn)
+        elif match.intent == Intent.GREETING:
+            self.menu.greeted(turn)
+        elif match.item is not None and match.item.flow in self.flows:
+            await self.flows[match.item.flow].on_postback(turn, {"flow": match.item.flow}, None)
+        elif match.item is not None:
+            self.menu.coming_soon(turn, match.item.flow)

@@ -125,6 +125,8 @@ class Booking(Model):
     # The confirm button's nonce: a double tap (or a redelivered tap) books once.
     request_key = fields.CharField(max_length=64, null=True, unique=True)
     booked_by = fields.CharEnumField(BookedBy, max_length=16, default=BookedBy.RESIDENT)
+    # 電話 bookings: the number the resident gave in the flow (optional), for staff to call.
+    phone = fields.CharField(max_length=20, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     cancelled_at = fields.DatetimeField(null=True)
     cancelled_by = fields.CharEnumField(CancelledBy, max_length=16, default=CancelledBy.NOBODY)

@@ -56,6 +56,7 @@ AREAS: tuple[Area, ...] = (
             MenuItem("consult", "相談予約", "相談予約", ("予約", "相談")),
             flow=consult_flow.ConsultFlow(),
             mypage=consult_flow.show_bookings,
+            cancel_booking=consult_flow.cancel_booking,
         ),
         admin=CONSULT_ADMIN,
         seed_demo=consult_slots.seed_demo,

@@ -1,14 +1,21 @@
-"""相談予約: topic → date → time → how to meet → note → summary → 確定 → confirmation card.
+"""相談予約: topic → date → time → how to meet → (電話: phone number) → note → summary → 確定
+→ confirmation card.
 
-Each button carries what the next step needs, so steps are stateless; only the free-text note
-waits in a conversation state. Every step offers 戻る and やめる, and a stale button (a slot
-taken since, a closed day) gets a clear answer with the nearest free times.
+Each button carries what the next step needs, so steps are stateless; only the free-text
+steps (phone number, note) and the summary wait in a conversation state. Every step offers
+戻る and やめる, and a stale button (a slot taken since, a closed day) gets a clear answer with
+the nearest free times.
+
+An attempt (one pass through the flow) has a key `k`, made when the flow starts and carried
+by every button; the booking it makes keeps it as `request_key`. So a button from an attempt
+that already booked (確定 again, やめる, 戻る) is recognised and answered with what happened,
+never reopened or "stopped".
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from line_app import state
@@ -20,9 +27,9 @@ from line_app.flows.consult_cards import (
     summary_card,
 )
 from line_app.ids import parse_id as _int
-from line_app.messages import Action, confirm, postback, postback_data, text
+from line_app.messages import Action, Message, confirm, postback, postback_data, text
 from line_app.turn import Turn
-from models.consultation import Booking, ConsultationSlot, Method, Topic
+from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
 from models.conversation import ConversationState
 from shima.domain import consultation as rules
 from shima.timeutil import JST, short_date
@@ -30,6 +37,10 @@ from shima.timeutil import JST, short_date
 FLOW = "consult"
 NOTE_LIMIT = 300
 SKIP_WORDS = ("スキップ", "なし", "特になし", "skip")
+PAGE = 10  # choices per quick-reply page when there are more than PAGE_ALL
+PAGE_ALL = 11  # quick replies hold 13: choices + 戻る + やめる
+# A 確定 tapped before the confirmation could arrive is a double tap: booked once, answered once.
+DOUBLE_TAP = timedelta(seconds=5)
 
 
 def _data(step: str, **params: object) -> str:
@@ -40,8 +51,8 @@ def _back(label_data: str) -> Action:
     return postback("戻る", label_data, "戻る")
 
 
-def _stop() -> Action:
-    return postback("やめる", postback_data("cancel"), "やめる")
+def _stop(key: str = "") -> Action:
+    return postback("やめる", postback_data("cancel", of=FLOW, k=key or None), "やめる")
 
 
 def _topic(value: str | None) -> Topic | None:
@@ -52,78 +63,153 @@ def _method(value: str | None) -> Method | None:
     return Method(value) if value and value in Method._value2member_map_ else None
 
 
+def _key(value: object) -> str:
+    return str(value or "")[:16]
+
+
+def _page_of(value: str | None) -> int:
+    page = _int(value)
+    return page if page is not None and page < 100 else 0
+
+
+def _paged(
+    choices: list[Action], page: int, more: str, back: Action, key: str
+) -> tuple[list[Action], str]:
+    """One page of choices as quick replies (+ もっと見る, 戻る, やめる) and a note of where in
+    the list it is; never drops a choice silently."""
+    if len(choices) <= PAGE_ALL:
+        return [*choices, back, _stop(key)], ""
+    first = min(page * PAGE, max(len(choices) - 1, 0))
+    first -= first % PAGE
+    rest = choices[first:]
+    if len(rest) <= PAGE_ALL:
+        shown, actions = rest, [*rest, back, _stop(key)]
+    else:
+        shown = rest[:PAGE]
+        actions = [*shown, postback("もっと見る", more, "もっと見る"), back, _stop(key)]
+    where = f"（全{len(choices)}件中 {first + 1}〜{first + len(shown)}件目）"
+    return actions, where
+
+
 # -- steps -------------------------------------------------------------------------------
 
 
-def ask_topic(turn: Turn) -> None:
-    actions = [postback(topic.label, _data("topic", t=topic.value), topic.label) for topic in Topic]
+async def start(turn: Turn) -> None:
+    """The flow starts: the 2-booking rule is checked now, not only at 確定."""
+    try:
+        await rules.check_limit(turn.resident, turn.settings)
+    except rules.TooManyBookings as exc:
+        bookings = await rules.upcoming(turn.resident)
+        turn.reply(
+            text(
+                f"ご予約は同時に{exc.limit}件までお受けしています。いまのご予約は次のとおりです。\n"
+                "新しくご予約するには、どれかのご予約の「キャンセルする」を押して"
+                "お取り消しください。"
+            ),
+            _carousel(bookings),
+        )
+        return
+    ask_topic(turn, secrets.token_urlsafe(9))
+
+
+def ask_topic(turn: Turn, key: str) -> None:
+    actions = [
+        postback(topic.label, _data("topic", t=topic.value, k=key), topic.label) for topic in Topic
+    ]
     turn.reply(
         text(
             "相談予約ですね。WorkStyle Lab Inno のスタッフが1対1でお話を伺います。\n"
             "まず、ご相談の内容をお選びください。",
-            [*actions, _stop()],
+            [*actions, _stop(key)],
         )
     )
 
 
-async def ask_date(turn: Turn, topic: Topic, lead: str = "") -> None:
+async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int = 0) -> None:
     days = await rules.open_dates(turn.settings)
+    back = _back(_data("start", k=key))
     if not days:
         turn.reply(
             text(
                 (lead + "\n" if lead else "")
                 + "申し訳ありません、2週間先までの相談枠はすべて埋まっています。\n"
                 "新しい枠が空きしだい、お知らせやメニューからご案内します。",
-                [_back(postback_data(FLOW)), _stop()],
+                [back, _stop(key)],
             )
         )
         return
-    actions = [
-        postback(short_date(d), _data("date", t=topic.value, d=d.strftime("%Y%m%d")), short_date(d))
-        for d in days[:11]  # quick replies hold 13: dates + 戻る + やめる
+    choices = [
+        postback(
+            short_date(d),
+            _data("date", t=topic.value, d=d.strftime("%Y%m%d"), k=key),
+            short_date(d),
+        )
+        for d in days
     ]
+    more = _data("topic", t=topic.value, k=key, p=page + 1)
+    actions, where = _paged(choices, page, more, back, key)
     turn.reply(
         text(
             (lead + "\n" if lead else "")
             + f"「{topic.label}」ですね。ご希望の日をお選びください。\n"
-            "（空きのある日だけ表示しています）",
-            [*actions, _back(postback_data(FLOW)), _stop()],
+            "（空きのある日だけ表示しています）" + where,
+            actions,
         )
     )
 
 
-async def ask_time(turn: Turn, topic: Topic, day: date) -> None:
+def _time_label(slot: ConsultationSlot, shared_start: bool) -> str:
+    start = slot.starts_at.astimezone(JST)
+    if not shared_start:
+        return f"{start:%H:%M}"
+    minutes = int((slot.ends_at - slot.starts_at).total_seconds() // 60)
+    return f"{start:%H:%M} {minutes}分 {slot.counsellor}".strip()
+
+
+async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0) -> None:
     slots = await rules.free_slots_on(turn.settings, day)
     if not slots:
         await ask_date(
-            turn, topic, f"申し訳ありません、{short_date(day)}の空き枠はなくなりました。"
+            turn, topic, key, f"申し訳ありません、{short_date(day)}の空き枠はなくなりました。"
         )
         return
-    actions = [
-        postback(
-            f"{s.starts_at.astimezone(JST):%H:%M}",
-            _data("slot", t=topic.value, s=s.id),
-            f"{short_date(day)} {s.starts_at.astimezone(JST):%H:%M}",
+    starts = [s.starts_at for s in slots]
+    choices = []
+    for s in slots:
+        label = _time_label(s, starts.count(s.starts_at) > 1)
+        choices.append(
+            postback(
+                label, _data("slot", t=topic.value, s=s.id, k=key), f"{short_date(day)} {label}"
+            )
         )
-        for s in slots[:11]
-    ]
+    more = _data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key, p=page + 1)
+    back_to = (
+        _data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key, p=page - 1)
+        if page > 0
+        else _data("topic", t=topic.value, k=key)
+    )
+    actions, where = _paged(choices, page, more, _back(back_to), key)
+    shared = len(set(starts)) < len(starts)
     turn.reply(
         text(
-            f"{short_date(day)}ですね。ご希望の時間をお選びください。",
-            [*actions, _back(_data("topic", t=topic.value)), _stop()],
+            f"{short_date(day)}ですね。ご希望の時間をお選びください。{where}"
+            + ("\n同じ時刻の枠は、長さと担当者を添えて表示しています。" if shared else ""),
+            actions,
         )
     )
 
 
-async def slot_taken(turn: Turn, topic: Topic, slot: ConsultationSlot | None, why: str) -> None:
+async def slot_taken(
+    turn: Turn, topic: Topic, slot: ConsultationSlot | None, why: str, key: str
+) -> None:
     """A stale button: say so, and offer the nearest free times."""
     around = slot.starts_at if slot else datetime.now(JST)
     nearest = await rules.nearest_free(turn.settings, around)
     if not nearest:
-        await ask_date(turn, topic, why)
+        await ask_date(turn, topic, key, why)
         return
     actions = [
-        postback(short_when(s), _data("slot", t=topic.value, s=s.id), short_when(s))
+        postback(short_when(s), _data("slot", t=topic.value, s=s.id, k=key), short_when(s))
         for s in nearest
     ]
     turn.reply(
@@ -131,8 +217,8 @@ async def slot_taken(turn: Turn, topic: Topic, slot: ConsultationSlot | None, wh
             why + "\n近い日時で、次の枠が空いています。",
             [
                 *actions,
-                postback("ほかの日を見る", _data("topic", t=topic.value), "ほかの日を見る"),
-                _stop(),
+                postback("ほかの日を見る", _data("topic", t=topic.value, k=key), "ほかの日を見る"),
+                _stop(key),
             ],
         )
     )
@@ -148,61 +234,114 @@ async def _free_slot(turn: Turn, slot_id: int | None) -> ConsultationSlot | None
     return slots[0] if any(s.id == slot_id for s in free) else None
 
 
-async def ask_method(turn: Turn, topic: Topic, slot_id: int | None) -> None:
+async def ask_method(turn: Turn, topic: Topic, slot_id: int | None, key: str) -> None:
     slot = await _free_slot(turn, slot_id)
     if slot is None:
         stale = await ConsultationSlot.get_or_none(id=slot_id) if slot_id else None
-        await slot_taken(turn, topic, stale, rules.SlotFull.message)
+        await slot_taken(turn, topic, stale, rules.SlotFull.message, key)
         return
     methods = slot.method_list
     if len(methods) == 1:
-        await ask_note(turn, topic, slot, methods[0])
+        await _after_method(turn, topic, slot, methods[0], key)
         return
     day = slot.starts_at.astimezone(JST).date()
     actions = [
-        postback(m.label, _data("method", t=topic.value, s=slot.id, m=m.value), m.label)
+        postback(m.label, _data("method", t=topic.value, s=slot.id, m=m.value, k=key), m.label)
         for m in methods
     ]
     turn.reply(
         text(
             f"{short_when(slot)}〜ですね。ご相談の方法をお選びください。\n"
             "来所: WorkStyle Lab Inno で対面\nオンライン: ビデオ通話\n電話: 担当者からお電話",
-            [*actions, _back(_data("date", t=topic.value, d=day.strftime("%Y%m%d"))), _stop()],
-        )
-    )
-
-
-async def ask_note(turn: Turn, topic: Topic, slot: ConsultationSlot, method: Method) -> None:
-    data = {"t": topic.value, "s": slot.id, "m": method.value}
-    await state.wait_for_text(turn.user_id, FLOW, "note", data)
-    turn.reply(
-        text(
-            "ご相談の内容を、ひとことお聞かせください（任意・300文字まで）。\n"
-            "例: 「独立して1年目。単価の決め方を相談したい」\n"
-            "特になければ「スキップ」を押してください。",
             [
-                postback("スキップ", _data("skip"), "スキップ"),
-                _back(_data("slot", t=topic.value, s=slot.id)),
-                _stop(),
+                *actions,
+                _back(_data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key)),
+                _stop(key),
             ],
         )
     )
 
 
-async def show_summary(turn: Turn, topic: Topic, slot_id: int, method: Method, note: str) -> None:
+async def _after_method(
+    turn: Turn, topic: Topic, slot: ConsultationSlot, method: Method, key: str
+) -> None:
+    if method == Method.PHONE:
+        await ask_phone(turn, topic, slot, key)
+    else:
+        await ask_note(turn, topic, slot, method, key, None)
+
+
+async def ask_phone(
+    turn: Turn, topic: Topic, slot: ConsultationSlot, key: str, lead: str = ""
+) -> None:
+    data = {"t": topic.value, "s": slot.id, "m": Method.PHONE.value, "k": key}
+    await state.wait_for_text(turn.user_id, FLOW, "phone", data)
+    turn.reply(
+        text(
+            (lead + "\n" if lead else "")
+            + "お電話でのご相談ですね。当日おかけする電話番号を入力してください（任意）。\n"
+            "例: 090-1234-5678 ／ 0997-52-1111\n"
+            "入力しない場合は「スキップ」を押してください。番号は前日までに、"
+            "担当スタッフがこのトークでお伺いします。",
+            [
+                postback(
+                    "スキップ",
+                    _data("phone_skip", t=topic.value, s=slot.id, k=key),
+                    "スキップ",
+                ),
+                _back(_data("slot", t=topic.value, s=slot.id, k=key)),
+                _stop(key),
+            ],
+        )
+    )
+
+
+async def ask_note(
+    turn: Turn,
+    topic: Topic,
+    slot: ConsultationSlot,
+    method: Method,
+    key: str,
+    phone: str | None,
+) -> None:
+    data = {"t": topic.value, "s": slot.id, "m": method.value, "k": key, "p": phone}
+    await state.wait_for_text(turn.user_id, FLOW, "note", data)
+    back = (
+        _data("method", t=topic.value, s=slot.id, m=method.value, k=key)
+        if method == Method.PHONE
+        else _data("slot", t=topic.value, s=slot.id, k=key)
+    )
+    turn.reply(
+        text(
+            "ご相談の内容を、ひとことお聞かせください（任意・300文字まで）。\n"
+            "例: 「独立して1年目。単価の決め方を相談したい」\n"
+            "特になければ「スキップ」を押してください。",
+            [postback("スキップ", _data("skip"), "スキップ"), _back(back), _stop(key)],
+        )
+    )
+
+
+async def show_summary(
+    turn: Turn,
+    topic: Topic,
+    slot_id: int,
+    method: Method,
+    note: str,
+    key: str,
+    phone: str | None,
+) -> None:
     slot = await _free_slot(turn, slot_id)
     if slot is None:
         stale = await ConsultationSlot.get_or_none(id=slot_id)
-        await slot_taken(turn, topic, stale, rules.SlotFull.message)
+        await slot_taken(turn, topic, stale, rules.SlotFull.message, key)
         return
-    nonce = secrets.token_urlsafe(9)
     await state.wait_for_text(
         turn.user_id,
         FLOW,
         "summary",
-        {"t": topic.value, "s": slot.id, "m": method.value, "note": note, "k": nonce},
+        {"t": topic.value, "s": slot.id, "m": method.value, "note": note, "k": key, "p": phone},
     )
-    confirm_data = _data("confirm", t=topic.value, s=slot.id, m=method.value, k=nonce)
+    confirm_data = _data("confirm", t=topic.value, s=slot.id, m=method.value, k=key)
     turn.reply(
         summary_card(
             slot,
@@ -211,31 +350,31 @@ async def show_summary(turn: Turn, topic: Topic, slot_id: int, method: Method, n
             note,
             [
                 postback("予約を確定する", confirm_data, "予約を確定する"),
-                postback("戻る", _data("method", t=topic.value, s=slot.id, m=method.value), "戻る"),
-                postback("やめる", postback_data("cancel"), "やめる"),
+                _back(_data("method", t=topic.value, s=slot.id, m=method.value, k=key)),
+                _stop(key),
             ],
+            phone=phone,
         )
     )
 
 
 async def confirm_booking(turn: Turn, params: dict[str, str]) -> None:
     topic, method = _topic(params.get("t")), _method(params.get("m"))
-    slot_id, nonce = _int(params.get("s")), params.get("k", "")[:64]
+    slot_id, nonce = _int(params.get("s")), _key(params.get("k"))
     if topic is None or method is None or slot_id is None or not nonce:
-        ask_topic(turn)
+        await start(turn)
         return
-    if await Booking.exists(request_key=nonce):
-        return  # a double tap or a redelivered tap: booked and confirmed once already
     waiting = await state.current(turn.user_id)
-    note = ""
+    note, phone = "", None
     if waiting and waiting.flow == FLOW and waiting.data.get("k") == nonce:
         note = str(waiting.data.get("note", ""))
-    request = rules.BookingRequest(slot_id, topic, method, note, request_key=nonce)
+        phone = rules.parse_phone(str(waiting.data.get("p") or ""))
+    request = rules.BookingRequest(slot_id, topic, method, note, request_key=nonce, phone=phone)
     try:
         booking = await rules.book(turn.resident, request, turn.settings)
     except (rules.SlotFull, rules.SlotClosed) as exc:
         stale = await ConsultationSlot.get_or_none(id=slot_id)
-        await slot_taken(turn, topic, stale, exc.message)
+        await slot_taken(turn, topic, stale, exc.message, nonce)
         return
     except rules.BookingError as exc:
         turn.reply(
@@ -247,29 +386,85 @@ async def confirm_booking(turn: Turn, params: dict[str, str]) -> None:
     turn.reply(confirmation_card(booking, booking.slot, cancel))
 
 
-# -- my bookings and cancelling ----------------------------------------------------------
+async def finished_attempt(turn: Turn, key: str) -> Booking | None:
+    """The booking an attempt made, if it made one (then its buttons are stale)."""
+    if not key:
+        return None
+    return await Booking.get_or_none(request_key=key, resident=turn.resident).select_related("slot")
 
 
-async def show_bookings(turn: Turn) -> None:
-    bookings = await rules.upcoming(turn.resident)
-    if not bookings:
+def already_done(turn: Turn, booking: Booking) -> None:
+    """A button from an attempt that already booked: say what happened."""
+    when = f"{short_when(booking.slot)}〜（{Method(booking.method).label}）"
+    if booking.status == BookingStatus.BOOKED:
         turn.reply(
             text(
-                "現在、ご予約はありません。",
+                f"このご予約はすでに確定しています。\n{when}\n"
+                "取り消す場合は「キャンセルする」を押してください。",
                 [
-                    postback("相談予約", postback_data(FLOW), "相談予約"),
+                    postback(
+                        "キャンセルする", _data("cancel", b=booking.id), "予約をキャンセルする"
+                    ),
+                    postback("予約の確認", postback_data("mypage"), "予約の確認"),
                     postback("メニュー", postback_data("menu"), "メニュー"),
                 ],
             )
         )
         return
+    done = (
+        "キャンセルされています" if booking.status == BookingStatus.CANCELLED else "終了しています"
+    )
+    turn.reply(
+        text(
+            f"このご予約（{when}）はすでに{done}。\n新しくご予約する場合は「相談予約」からどうぞ。",
+            [
+                postback("相談予約", postback_data(FLOW), "相談予約"),
+                postback("メニュー", postback_data("menu"), "メニュー"),
+            ],
+        )
+    )
+
+
+# -- my bookings and cancelling ----------------------------------------------------------
+
+
+def _carousel(bookings: list[Booking]) -> Message:
     bubbles = [
         booking_bubble(
             b, postback("キャンセルする", _data("cancel", b=b.id), "予約をキャンセルする")
         )
         for b in bookings
     ]
-    turn.reply(bookings_carousel(bubbles))
+    return bookings_carousel(bubbles)
+
+
+def _no_bookings(lead: str = "") -> Message:
+    return text(
+        lead + "現在、ご予約はありません。",
+        [
+            postback("相談予約", postback_data(FLOW), "相談予約"),
+            postback("メニュー", postback_data("menu"), "メニュー"),
+        ],
+    )
+
+
+async def show_bookings(turn: Turn) -> None:
+    bookings = await rules.upcoming(turn.resident)
+    turn.reply(_carousel(bookings) if bookings else _no_bookings())
+
+
+async def cancel_booking(turn: Turn, *, stopped: bool) -> None:
+    """A typed 「キャンセル」 / 「予約をキャンセルしたい」: the bookings with their cancel buttons.
+    Typed in the middle of a booking, the router has stopped that booking first (said here)."""
+    lead = "入力中のご予約の手続きは中止しました。\n" if stopped else ""
+    bookings = await rules.upcoming(turn.resident)
+    if not bookings:
+        turn.reply(_no_bookings(lead))
+        return
+    turn.reply(
+        text(lead + "キャンセルするご予約の「キャンセルする」を押してください。"),
+        _carousel(bookings),
+    )
 
 
 async def ask_cancel(turn: Turn, booking_id: int | None) -> None:
@@ -320,11 +515,18 @@ class ConsultFlow:
     ) -> None:
         step = params.get("step", "")
         topic = _topic(params.get("t"))
+        key = _key(params.get("k"))
         if step in ("cancel", "cancel_yes"):
             booking_id = _int(params.get("b"))
             await (
                 ask_cancel(turn, booking_id) if step == "cancel" else do_cancel(turn, booking_id)
             )
+            return
+        booking = await finished_attempt(turn, key)
+        if booking is not None:
+            if step == "confirm" and turn.event.event_time < booking.created_at + DOUBLE_TAP:
+                return  # a double tap: booked and confirmed once already
+            already_done(turn, booking)
             return
         if step == "confirm":
             await confirm_booking(turn, params)
@@ -333,39 +535,63 @@ class ConsultFlow:
             await self._after_note(turn, "")
             return
         await state.clear(turn.user_id)
-        if not step or topic is None:
-            ask_topic(turn)
-        elif step == "topic":
-            await ask_date(turn, topic)
-        elif step == "date":
+        key = key or secrets.token_urlsafe(9)  # a button from before attempts had keys
+        if not step or (topic is None and step != "start"):
+            await start(turn)
+        elif step == "start":
+            ask_topic(turn, key)  # 戻る to the topics, within the same attempt
+        elif step == "topic" and topic is not None:
+            await ask_date(turn, topic, key, page=_page_of(params.get("p")))
+        elif step == "date" and topic is not None:
             try:
                 day = datetime.strptime(params.get("d", ""), "%Y%m%d").date()
             except ValueError:
-                await ask_date(turn, topic)
+                await ask_date(turn, topic, key)
                 return
-            await ask_time(turn, topic, day)
-        elif step == "slot":
-            await ask_method(turn, topic, _int(params.get("s")))
-        elif step == "method":
-            method = _method(params.get("m"))
+            await ask_time(turn, topic, day, key, page=_page_of(params.get("p")))
+        elif step == "slot" and topic is not None:
+            await ask_method(turn, topic, _int(params.get("s")), key)
+        elif step in ("method", "phone_skip") and topic is not None:
+            method = Method.PHONE if step == "phone_skip" else _method(params.get("m"))
             slot = await _free_slot(turn, _int(params.get("s")))
             if method is None or slot is None or method not in slot.method_list:
-                await ask_method(turn, topic, _int(params.get("s")))
-                return
-            await ask_note(turn, topic, slot, method)
+                await ask_method(turn, topic, _int(params.get("s")), key)
+            elif step == "phone_skip":
+                await ask_note(turn, topic, slot, method, key, None)
+            else:
+                await _after_method(turn, topic, slot, method, key)
         else:
-            ask_topic(turn)
+            await start(turn)
+
+    async def finished(self, turn: Turn, params: dict[str, str]) -> bool:
+        """A やめる button (`flow=cancel&of=consult&k=…`): True when its attempt already booked
+        and the answer says so; False lets the router stop the flow as usual."""
+        booking = await finished_attempt(turn, _key(params.get("k")))
+        if booking is None:
+            return False
+        await state.clear(turn.user_id)
+        already_done(turn, booking)
+        return True
 
     async def on_text(self, turn: Turn, typed: str, waiting: ConversationState) -> None:
         data = waiting.data
+        key = _key(data.get("k"))
+        topic = _topic(data.get("t")) or Topic.OTHER
         if waiting.step == "summary":
             # Waiting for 確定: typing re-shows the summary rather than guessing.
             await self._after_note(turn, str(data.get("note", "")), keep=data)
             return
         if typed in ("戻る", "もどる"):
             await state.clear(turn.user_id)
-            topic = _topic(data.get("t")) or Topic.OTHER
-            await ask_method(turn, topic, _int(str(data.get("s"))))
+            if waiting.step == "note" and data.get("m") == Method.PHONE.value:
+                slot = await _free_slot(turn, _int(str(data.get("s"))))
+                if slot is not None:
+                    await ask_phone(turn, topic, slot, key)
+                    return
+            await ask_method(turn, topic, _int(str(data.get("s"))), key)
+            return
+        if waiting.step == "phone":
+            await self._phone_typed(turn, typed, data, topic, key)
             return
         note = "" if typed.lower() in SKIP_WORDS else typed
         if len(note) > NOTE_LIMIT:
@@ -373,11 +599,35 @@ class ConsultFlow:
                 text(
                     f"{NOTE_LIMIT}文字以内でお願いします（いま{len(note)}文字です）。"
                     "詳しくは当日伺いますので、要点だけお書きください。",
-                    [postback("スキップ", _data("skip"), "スキップ"), _stop()],
+                    [postback("スキップ", _data("skip"), "スキップ"), _stop(key)],
                 )
             )
             return
         await self._after_note(turn, note)
+
+    async def _phone_typed(
+        self, turn: Turn, typed: str, data: dict[str, Any], topic: Topic, key: str
+    ) -> None:
+        slot = await _free_slot(turn, _int(str(data.get("s"))))
+        if slot is None:
+            await state.clear(turn.user_id)
+            await ask_method(turn, topic, _int(str(data.get("s"))), key)
+            return
+        if typed.strip().lower() in SKIP_WORDS:
+            await ask_note(turn, topic, slot, Method.PHONE, key, None)
+            return
+        phone = rules.parse_phone(typed)
+        if phone is None:
+            await ask_phone(
+                turn,
+                topic,
+                slot,
+                key,
+                "お電話番号の形式を確認できませんでした。数字とハイフンで入力してください"
+                "（全角でも大丈夫です）。",
+            )
+            return
+        await ask_note(turn, topic, slot, Method.PHONE, key, phone)
 
     async def _after_note(self, turn: Turn, note: str, keep: dict[str, Any] | None = None) -> None:
         waiting = await state.current(turn.user_id)
@@ -385,7 +635,9 @@ class ConsultFlow:
         topic = _topic(str(data.get("t"))) if data else None
         method = _method(str(data.get("m"))) if data else None
         slot_id = _int(str(data.get("s"))) if data else None
-        if topic is None or method is None or slot_id is None:
-            ask_topic(turn)  # the state expired: start again, politely
+        key = _key(data.get("k")) if data else ""
+        if topic is None or method is None or slot_id is None or not key:
+            await start(turn)  # the state expired: start again, politely
             return
-        await show_summary(turn, topic, slot_id, method, note)
+        phone = rules.parse_phone(str(data.get("p") or "")) if data else None
+        await show_summary(turn, topic, slot_id, method, note, key, phone)

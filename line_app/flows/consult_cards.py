@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from line_app.messages import Action, Message, flex, uri_action
+from line_app.messages import Action, Message, flex, postback, postback_data, uri_action
 from models.consultation import Booking, ConsultationSlot, Method, Topic
 from shima.timeutil import JST, WEEKDAYS_JA, span_ja
 
@@ -17,11 +17,14 @@ MUTED = "#6B7280"
 
 HOW_TO_MEET = {
     Method.VISIT: f"{CENTRE}（奄美市名瀬）にお越しください。",
-    Method.ONLINE: "前日までに、オンライン会議のURLをこのLINEでお送りします。",
-    Method.PHONE: (
-        "予約時刻に、担当者からお電話します。LINEでお電話番号をお伺いすることがあります。"
-    ),
+    Method.ONLINE: "オンライン会議のURLは、前日までに担当スタッフがこのトークでお送りします。",
+    Method.PHONE: "予約時刻に、担当者からお電話します。",
 }
+NO_PHONE = "（未入力: 前日までに担当スタッフがこのトークでお伺いします）"
+
+
+def phone_row(phone: str | None) -> dict[str, Any]:
+    return _row("電話番号", phone or NO_PHONE)
 
 
 def when(slot: ConsultationSlot) -> str:
@@ -102,7 +105,12 @@ def _bubble(
 
 
 def summary_card(
-    slot: ConsultationSlot, topic: Topic, method: Method, note: str, buttons: list[Action]
+    slot: ConsultationSlot,
+    topic: Topic,
+    method: Method,
+    note: str,
+    buttons: list[Action],
+    phone: str | None = None,
 ) -> Message:
     rows = [
         _row("日時", when(slot)),
@@ -110,6 +118,8 @@ def summary_card(
         _row("方法", method.label),
         _row("ご相談", note or "（なし）"),
     ]
+    if method == Method.PHONE:
+        rows.insert(3, phone_row(phone))
     if slot.counsellor:
         rows.insert(1, _row("担当", slot.counsellor))
     return flex(
@@ -122,14 +132,20 @@ def confirmation_card(booking: Booking, slot: ConsultationSlot, cancel: Action) 
     method = Method(booking.method)
     rows = [
         _row("日時", when(slot)),
+        _row("担当", slot.counsellor),
         _row("内容", Topic(booking.topic).label),
         _row("方法", method.label),
         _row("場所" if method == Method.VISIT else "当日", HOW_TO_MEET[method]),
     ]
-    buttons: list[Action] = []
-    if method == Method.VISIT:
-        buttons.append(uri_action("地図を開く", MAP_URL))
-    buttons.append(cancel)
+    if method == Method.PHONE:
+        rows.append(phone_row(booking.phone))
+    # The primary action first, キャンセル second.
+    primary = (
+        uri_action("地図を開く", MAP_URL)
+        if method == Method.VISIT
+        else postback("予約の確認", postback_data("mypage"), "予約の確認")
+    )
+    buttons: list[Action] = [primary, cancel]
     return flex(
         f"ご予約を承りました: {when(slot)}",
         _bubble(

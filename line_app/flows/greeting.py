@@ -19,8 +19,17 @@ PRIVACY_NOTICE = (
 )
 
 
+# What each area's line in the greeting says; an area without a line here shows its label.
+WHAT_IT_DOES = {
+    "consult": "📅 相談予約（WorkStyle Lab Inno での個別相談）",
+    "mypage": "👤 マイページ（ご予約の確認・キャンセル）",
+}
+
+
 def welcome_messages(name: str | None, menu: Menu) -> list[Message]:
     greeting = f"{name}さん、" if name else ""
+    offers = "\n".join(WHAT_IT_DOES.get(i.flow, f"・{i.label}") for i in menu.ready_items())
+    coming = "、".join(i.label for i in menu.coming_items())
     return [
         text(
             f"{greeting}友だち追加ありがとうございます！🌺\n"
@@ -30,30 +39,41 @@ def welcome_messages(name: str | None, menu: Menu) -> list[Message]:
         ),
         text(PRIVACY_NOTICE),
         text(
-            "このトークでできること\n"
-            "📅 相談予約（WorkStyle Lab Inno での個別相談）\n"
-            "📚 フリーランス寺子屋・交流会の申込み\n"
-            "🧺 ハンドメイドマーケットの出店申込み\n"
-            "📝 満足度アンケート\n"
-            "👤 マイページ（ご予約・お申込みの確認）\n"
-            "画面下のメニュー、または下のボタンからどうぞ。",
-            menu.actions(),
+            f"このトークでできること\n{offers}\n"
+            + (f"準備中: {coming}（始まりしだいお知らせします）\n" if coming else "")
+            + "画面下のメニュー、または下のボタンからどうぞ。",
+            menu.ready_actions(),
         ),
     ]
+
+
+def welcome_back(name: str | None, menu: Menu) -> Message:
+    greeting = f"{name}さん、" if name else ""
+    return text(
+        f"{greeting}おかえりなさい！🌺 また友だちになっていただきありがとうございます。\n"
+        "ご用件を下のボタン、または画面下のメニューからどうぞ。",
+        menu.ready_actions(),
+    )
 
 
 async def on_follow(turn: Turn, menu: Menu) -> None:
     resident = turn.resident
     at = now()
+    follow = turn.payload.get("follow") or {}
+    # Unblocked by someone who has seen the welcome (and the privacy notice) before: brief.
+    returning = bool(follow.get("isUnblocked")) and resident.privacy_notice_shown_at is not None
     if turn.profile_name:
         resident.display_name = turn.profile_name[:200]
     resident.is_following = True
     resident.followed_at = at
     resident.unfollowed_at = None
     resident.first_followed_at = resident.first_followed_at or at
-    resident.privacy_notice_shown_at = at
+    resident.privacy_notice_shown_at = resident.privacy_notice_shown_at or at
     await resident.save()
-    turn.reply(*welcome_messages(resident.display_name or None, menu))
+    if returning:
+        turn.reply(welcome_back(resident.display_name or None, menu))
+    else:
+        turn.reply(*welcome_messages(resident.display_name or None, menu))
 
 
 async def on_unfollow(turn: Turn) -> None:

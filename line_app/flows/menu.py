@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from line_app.messages import Action, Message, postback, postback_data, text
 from line_app.turn import Turn
+from shima.settings import Settings, desk_hours_text
 
 
 @dataclass(frozen=True)
@@ -19,37 +20,49 @@ class MenuItem:
 
 
 # マイページ is the platform's (each area adds its part), always last in the menu.
-MYPAGE = MenuItem("mypage", "マイページ", "マイページ", ("マイページ", "確認", "申込み状況"))
-MENU_WORDS = ("メニュー", "めにゅー", "ヘルプ", "help", "使い方", "つかいかた", "はじめに")
-CANCEL_WORDS = ("やめる", "キャンセル", "中止")
-BACK_WORDS = ("戻る", "もどる")
+# Typed words are matched in line_app.intents (normalised: width, case, hiragana).
+MYPAGE = MenuItem("mypage", "マイページ", "マイページ", ("マイページ", "mypage", "確認", "状況"))
+
+
+def desk_contact(settings: Settings) -> str:
+    """How to reach the desk directly, e.g. for areas that are 準備中."""
+    return f"WorkStyle Lab Inno の窓口（☎ {settings.desk_phone}／{desk_hours_text(settings)}）"
 
 
 class Menu:
-    """The main menu built from the areas' entries (shima.areas), in registry order."""
+    """The main menu built from the areas' entries (shima.areas), in registry order.
+    `ready` names the flows that work today; the others answer 準備中."""
 
-    def __init__(self, items: list[MenuItem]) -> None:
+    def __init__(self, items: list[MenuItem], ready: set[str] | None = None) -> None:
         self.items = (*items, MYPAGE)
         self.by_flow = {item.flow: item for item in self.items}
+        self.ready = {MYPAGE.flow, *(ready if ready is not None else self.by_flow)}
 
     def actions(self) -> list[Action]:
         return [postback(i.label, postback_data(i.flow), i.label) for i in self.items]
 
-    def match_keyword(self, typed: str) -> MenuItem | None:
-        """The flow a typed message asks for (「予約したい」→ 相談予約), if any."""
-        normalized = typed.strip().lower()
-        # 「予約の確認」 is about my bookings, not a new booking: check マイページ words first.
-        for item in sorted(self.items, key=lambda i: i.flow != MYPAGE.flow):
-            if any(word in normalized for word in item.keywords):
-                return item
-        return None
+    def ready_items(self) -> list[MenuItem]:
+        return [i for i in self.items if i.flow in self.ready]
+
+    def coming_items(self) -> list[MenuItem]:
+        return [i for i in self.items if i.flow not in self.ready]
+
+    def ready_actions(self) -> list[Action]:
+        return [postback(i.label, postback_data(i.flow), i.label) for i in self.ready_items()]
 
     def message(self, lead: str = "ご用件をお選びください。") -> Message:
+        words = "".join(f"「{i.keywords[0]}」" for i in self.ready_items() if i.keywords)
         return text(
             f"{lead}\n下のボタン、または画面下のメニューからどうぞ。\n"
-            "「予約」「寺子屋」「マーケット」「アンケート」などと入力しても始められます。",
+            f"{words}と入力しても始められます。",
             self.actions(),
         )
+
+    def greeted(self, turn: Turn) -> None:
+        turn.reply(self.message("こんにちは！🌺 メッセージありがとうございます。"))
+
+    def thanked(self, turn: Turn) -> None:
+        turn.reply(self.message("こちらこそ、ありがとうございます！🌺\nまたいつでもどうぞ。"))
 
     def show(self, turn: Turn) -> None:
         turn.reply(self.message())
@@ -79,7 +92,7 @@ class Menu:
         turn.reply(
             text(
                 f"「{title}」は現在準備中です。公開まで今しばらくお待ちください。\n"
-                "お急ぎのご相談は、WorkStyle Lab Inno の窓口へ直接お問い合わせください。",
+                f"お急ぎのときは、{desk_contact(turn.settings)}へお電話ください。",
                 self.actions(),
             )
         )

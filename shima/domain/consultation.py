@@ -5,6 +5,8 @@ row (right on SQLite and PostgreSQL alike), and `Booking.active_key` is unique."
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -42,6 +44,7 @@ class SlotClosed(BookingError):
 class TooManyBookings(BookingError):
     def __init__(self, limit: int) -> None:
         super().__init__(limit)
+        self.limit = limit
         self.message = (
             f"ご予約は同時に{limit}件までお受けしています。マイページで今のご予約をご確認ください。"
         )
@@ -125,6 +128,39 @@ async def upcoming(resident: Resident) -> list[Booking]:
     )
 
 
+async def check_limit(resident: Resident, settings: Settings) -> list[Booking]:
+    """The 2-booking rule (`consult_max_upcoming`) for a resident booking themselves:
+    raises TooManyBookings when they already hold the limit, else returns their upcoming
+    bookings. Checked when the flow starts and again at the final step (`book`)."""
+    bookings = await upcoming(resident)
+    if len(bookings) >= settings.consult_max_upcoming:
+        raise TooManyBookings(settings.consult_max_upcoming)
+    return bookings
+
+
+# Separators residents type in phone numbers: hyphens and dashes of every width, the
+# katakana ー often typed for a hyphen, spaces and brackets.
+_PHONE_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー()（）]")
+PHONE_MAX = 20
+_PHONE_10 = re.compile(r"0(?![5789]0)[1-9][0-9]{8}")  # landlines, 0120, 0570
+_PHONE_11 = re.compile(r"0[5789]0[0-9]{8}")  # 050 IP, 070/080/090 mobiles, 0800
+
+
+def parse_phone(typed: str) -> str | None:
+    """A Japanese phone number as stored (digits and hyphens as typed, full width made
+    half width, +81 made 0), or None when `typed` is not one."""
+    text = unicodedata.normalize("NFKC", typed).strip()
+    if text.startswith("+81"):
+        text = "0" + text[3:].lstrip(" -(")
+    if not text or not re.fullmatch(r"[0-9\s\-‐‑‒–—―−ー()（）]+", text):
+        return None
+    digits = _PHONE_SEPARATORS.sub("", text)
+    if not (_PHONE_10.fullmatch(digits) or _PHONE_11.fullmatch(digits)):
+        return None
+    shown = re.sub(r"-+", "-", re.sub(r"[\s‐‑‒–—―−ー()（）]+", "-", text)).strip("-")
+    return shown if len(shown) <= PHONE_MAX else digits
+
+
 @dataclass(frozen=True)
 class BookingRequest:
     slot_id: int
@@ -133,6 +169,7 @@ class BookingRequest:
     note: str = ""
     request_key: str | None = None  # the confirm button's nonce
     booked_by: BookedBy = BookedBy.RESIDENT
+    phone: str | None = None  # for 電話 bookings, when the resident gave one (parse_phone)
 
 
 async def book(resident: Resident, request: BookingRequest, settings: Settings) -> Booking:
@@ -154,11 +191,8 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
     if await Booking.exists(active_key=key):
         raise AlreadyBooked
     # Staff may book beyond the limit; residents may not.
-    if (
-        request.booked_by == BookedBy.RESIDENT
-        and len(await upcoming(resident)) >= settings.consult_max_upcoming
-    ):
-        raise TooManyBookings(settings.consult_max_upcoming)
+    if request.booked_by == BookedBy.RESIDENT:
+        await check_limit(resident, settings)
     # Nobody books a day the centre is closed, staff included (the closure may be newer
     # than the button or the admin form).
     day = slot.starts_at.astimezone(JST).date()
@@ -188,6 +222,7 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
         active_key=key,
         request_key=request.request_key,
         booked_by=request.booked_by,
+        phone=request.phone,
     )
     booking.slot = slot
     return booking

@@ -119,12 +119,18 @@ def resident(client, fake_line, worker) -> Resident_:
     return Resident_(client, fake_line, worker, "U1")
 
 
-async def book_through(r: Resident_, note: str | None = "単価の決め方を相談したい") -> str:
+def slot_buttons(r: Resident_) -> list[str]:
+    return [a["data"] for a in r.actions() if "step=slot" in a.get("data", "")]
+
+
+async def book_through(
+    r: Resident_, note: str | None = "単価の決め方を相談したい", pick: int = 0
+) -> str:
     await r.say("予約")
     assert "ご相談の内容をお選びください" in r.text()
     await r.tap(r.button("開業・独立"))
     await r.tap(r.first_button_with("date"))
-    await r.tap(r.first_button_with("slot"))
+    await r.tap(slot_buttons(r)[pick])
     await r.tap(r.button("来所"))
     assert "ひとことお聞かせください" in r.text()
     if note is None:
@@ -223,12 +229,35 @@ async def test_twenty_residents_one_slot_exactly_one_booking(client, fake_line, 
 
 async def test_at_most_two_upcoming_bookings(resident: Resident_) -> None:
     await make_slots(3)
-    for _ in range(2):
-        await resident.tap(await book_through(resident, note=None))
-        assert "ご予約を承りました" in resident.text()
     await resident.tap(await book_through(resident, note=None))
+    # Two attempts reach the summary while the resident holds one booking: the rule holds
+    # again at 確定.
+    second = await book_through(resident, note=None)
+    await resident.tap("flow=menu")  # leaves the summary waiting; its 確定 button still works
+    third = await book_through(resident, note=None, pick=1)
+    await resident.tap(second)
+    assert "ご予約を承りました" in resident.text()
+    await resident.tap(third)
     assert "2件まで" in resident.text()
     assert await Booking.all().count() == 2
+
+
+async def test_the_limit_is_told_when_the_flow_starts(resident: Resident_) -> None:
+    await make_slots(3)
+    for _ in range(2):
+        await resident.tap(await book_through(resident, note=None))
+    for start in (lambda: resident.say("予約"), lambda: resident.tap("flow=consult")):
+        await start()
+        answer = resident.text()
+        assert "2件まで" in answer and "ご相談の内容をお選びください" not in answer
+        # Their bookings, each with its cancel button, so they can make room.
+        assert "ご予約 2件" in answer
+        cancels = [a for a in resident.actions() if a["label"] == "キャンセルする"]
+        assert len(cancels) == 2
+    await resident.tap(cancels[0]["data"])
+    await resident.tap(resident.button("キャンセルする"))
+    await resident.say("予約")
+    assert "ご相談の内容をお選びください" in resident.text()
 
 
 async def test_booking_closes_before_the_start(resident: Resident_) -> None:

@@ -32,7 +32,9 @@ async def test_follow_greets_by_name_with_privacy_notice_first(
     assert "個人情報の取り扱い" in body[1]
     assert "quickReply" in delivery.messages[-1]
     labels = [i["action"]["label"] for i in delivery.messages[-1]["quickReply"]["items"]]
-    assert labels[:2] == ["相談予約", "寺子屋・交流会"]
+    # Only what works today; the areas not built yet are named as 準備中.
+    assert labels == ["相談予約", "マイページ"]
+    assert "準備中: 寺子屋・交流会、マーケット出店" in body[-1]
 
     resident = await Resident.get(line_user_id="U100")
     assert resident.display_name == "奄美 花子"
