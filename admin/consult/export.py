@@ -32,6 +32,7 @@ CSV_HEADER = (
     "予約日時",
     "キャンセル日時",
     "キャンセル理由",
+    "電話番号",
 )
 
 # ---------- CSV export ----------
@@ -62,6 +63,7 @@ async def export_rows(filters: BookingFilters) -> AsyncIterator[Sequence[object]
                 "created_at",
                 "cancelled_at",
                 "cancel_reason",
+                "phone",
             )
         )
         if not batch:
@@ -86,6 +88,7 @@ async def export_rows(filters: BookingFilters) -> AsyncIterator[Sequence[object]
                 row["created_at"].astimezone(JST).strftime("%Y/%m/%d %H:%M"),
                 cancelled.astimezone(JST).strftime("%Y/%m/%d %H:%M") if cancelled else "",
                 row["cancel_reason"],
+                row["phone"] or "",
             )
         last_id = batch[-1]["id"]
 
