@@ -16,19 +16,22 @@ from models.conversation import ConversationState
 from shima.domain.calendar import closed_days
 from shima.settings import Settings, desk_hours_text
 from shima.timeutil import JST, jst_datetime, now
-from tests.admin.conftest import staff_client, staff_user  # noqa: F401
+from tests.admin import conftest as admin_fixtures
 from tests.line_app import events
-from tests.line_app.test_consult_flow import (
-    SECRET,
-    Resident_,
-    book_through,
-    make_slots,
-    resident,  # noqa: F401
-    slot_buttons,
-)
+from tests.line_app.test_consult_flow import SECRET, Resident_, book_through, make_slots
+
+# Staff signed in to the admin, from the admin tests' fixtures.
+staff_user = admin_fixtures.staff_user
+staff_client = admin_fixtures.staff_client
 
 STOPPED = "操作を中止しました"
 TOPICS = "ご相談の内容をお選びください"
+
+
+@pytest.fixture
+def resident(client, fake_line, worker) -> Resident_:
+    fake_line.add_user("U1", "奄美 花子")
+    return Resident_(client, fake_line, worker, "U1")
 
 
 def footer_labels(r: Resident_) -> list[str]:
@@ -265,7 +268,7 @@ async def _to_phone_step(r: Resident_) -> None:
 
 async def test_phone_booking_asks_validates_and_staff_see_the_number(
     resident: Resident_,
-    staff_client: httpx2.AsyncClient,  # noqa: F811
+    staff_client: httpx2.AsyncClient,
 ) -> None:
     await _to_phone_step(resident)
     assert "電話番号を入力してください" in resident.text()
