@@ -316,7 +316,7 @@ async def ask_note(
             "ご相談の内容を、ひとことお聞かせください（任意・300文字まで）。\n"
             "例: 「独立して1年目。単価の決め方を相談したい」\n"
             "特になければ「スキップ」を押してください。",
-            [postback("スキップ", _data("skip"), "スキップ"), _back(back), _stop(key)],
+            [postback("スキップ", _data("skip", k=key), "スキップ"), _back(back), _stop(key)],
         )
     )
 
@@ -599,7 +599,7 @@ class ConsultFlow:
                 text(
                     f"{NOTE_LIMIT}文字以内でお願いします（いま{len(note)}文字です）。"
                     "詳しくは当日伺いますので、要点だけお書きください。",
-                    [postback("スキップ", _data("skip"), "スキップ"), _stop(key)],
+                    [postback("スキップ", _data("skip", k=key), "スキップ"), _stop(key)],
                 )
             )
             return
