@@ -351,3 +351,22 @@ async def test_unblocking_greets_briefly(resident: Resident_) -> None:
     assert "おかえりなさい" in message["text"] and "奄美 花子さん" in message["text"]
     assert "個人情報" not in message["text"] and "友だち追加ありがとう" not in message["text"]
     assert message["quickReply"]["items"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("0997-52-1111", "0997-52-1111"),
+        ("09012345678", "09012345678"),
+        ("090ー1234ー5678", "090-1234-5678"),  # ー typed for a hyphen
+        ("+81 90 1234 5678", "090-1234-5678"),
+        ("（0997）52-1111", "0997-52-1111"),
+    ],
+)
+async def test_phone_formats_residents_type(resident: Resident_, typed: str, stored: str) -> None:
+    await _to_phone_step(resident)
+    await resident.say(typed)
+    assert "ひとことお聞かせください" in resident.text()
+    await resident.tap(resident.button("スキップ"))
+    await resident.tap(resident.button("予約を確定する"))
+    assert (await Booking.get()).phone == stored
