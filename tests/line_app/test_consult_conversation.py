@@ -370,3 +370,27 @@ async def test_phone_formats_residents_type(resident: Resident_, typed: str, sto
     await resident.tap(resident.button("スキップ"))
     await resident.tap(resident.button("予約を確定する"))
     assert (await Booking.get()).phone == stored
+
+
+async def test_date_list_pages_instead_of_dropping_days(
+    resident: Resident_, settings: Settings
+) -> None:
+    from shima.domain.consultation import open_dates
+
+    today = now().astimezone(JST).date()
+    for ahead in range(1, settings.consult_days_ahead + 1):
+        start = jst_datetime(today + timedelta(days=ahead)) + timedelta(hours=12)
+        await ConsultationSlot.create(starts_at=start, ends_at=start + timedelta(minutes=50))
+    days = await open_dates(settings)
+    assert len(days) > 11  # more days than one page of quick replies holds
+    await resident.say("予約")
+    await resident.tap(resident.button("開業・独立"))
+    offered: list[str] = []
+    while True:
+        items = [i["action"] for i in resident.last[-1]["quickReply"]["items"]]
+        assert len(items) <= 13
+        offered += [dict(parse_qsl(a["data"]))["d"] for a in items if "step=date" in a["data"]]
+        if "もっと見る" not in [a["label"] for a in items]:
+            break
+        await resident.tap(resident.button("もっと見る"))
+    assert offered == [d.strftime("%Y%m%d") for d in days]
