@@ -167,6 +167,8 @@ def booking_bubble(booking: Booking, cancel: Action) -> dict[str, Any]:
         _row("内容", Topic(booking.topic).label),
         _row("方法", method.label),
     ]
+    if method == Method.PHONE:
+        rows.append(phone_row(booking.phone))
     return _bubble("ご予約", SEA, rows, [cancel])
 
 

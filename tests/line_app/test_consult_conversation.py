@@ -286,6 +286,8 @@ async def test_phone_booking_asks_validates_and_staff_see_the_number(
     assert "ご予約を承りました" in resident.text() and "090-1234-5678" in resident.text()
     booking = await Booking.get()
     assert booking.phone == "090-1234-5678"
+    await resident.say("マイページ")
+    assert "090-1234-5678" in resident.text()  # their booking shows the number they gave
 
     detail = await staff_client.get(f"/admin/consult/bookings/{booking.id}")
     assert detail.status_code == 200
