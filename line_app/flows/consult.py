@@ -278,8 +278,8 @@ async def ask_phone(
     await state.wait_for_text(turn.user_id, FLOW, "phone", data)
     turn.reply(
         text(
-            (lead + "\n" if lead else "")
-            + "お電話でのご相談ですね。当日おかけする電話番号を入力してください（任意）。\n"
+            (lead + "\n" if lead else "お電話でのご相談ですね。")
+            + "当日おかけする電話番号を入力してください（任意）。\n"
             "例: 090-1234-5678 ／ 0997-52-1111\n"
             "入力しない場合は「スキップ」を押してください。番号は前日までに、"
             "担当スタッフがこのトークでお伺いします。",
