@@ -195,6 +195,8 @@ async def slot_edit(request: Request) -> Response:
                 slot.id,
                 {"moved": moved, "bookings": len(bookings), "action": action if moved else ""},
             )
+    except slots.SlotRefused as refused:
+        return form_page(request, "admin/consult/slot_form.html", context, refused.problems)
     except (slots.SlotChanged, rules.BookingError):
         errors = ["編集中にこの枠の予約が変わりました。内容を確認して、もう一度保存してください。"]
         context["bookings"] = await slots.active_bookings(slot.id)

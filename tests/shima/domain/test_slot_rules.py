@@ -3,6 +3,7 @@ the next free hour, 来所済み from the start on, and a move as one booking wi
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from shima.domain import slots
 from shima.domain.slots import SlotSpec, WeeklyPattern
 from shima.settings import Settings
 from shima.timeutil import JST, now
+from tests.conftest import BACKEND
 from tests.shima.domain.helpers import jst, open_day, resident, slot
 
 
@@ -197,3 +199,36 @@ async def test_a_move_resets_the_reminder_for_the_new_time(settings: Settings) -
         move = await rules.move_by_staff(booking.id, target.id, "", settings)
     assert move.booking.reminder_queued_at is None
     assert move.booking.active_key == f"{target.id}:{booking.resident_id}"
+
+
+# ---------- Two staff at the same moment ----------
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgres",
+    reason="SQLite runs one transaction at a time: the two saves cannot interleave",
+)
+async def test_two_overlapping_slots_saved_at_once_are_never_both_kept(db: str) -> None:
+    """The first save has checked and inserted but not committed when the second checks:
+    the second waits on the counsellor's lock, then sees the first and is refused."""
+    day = open_day()
+    inserted = asyncio.Event()
+
+    async def first() -> str:
+        async with in_transaction():
+            await slots.create_slot(spec(day, time(10), time(11)))
+            inserted.set()
+            await asyncio.sleep(0.5)  # still uncommitted while the second one checks
+        return "created"
+
+    async def second() -> str:
+        await inserted.wait()
+        try:
+            async with in_transaction():
+                await slots.create_slot(spec(day, time(10, 30), time(11, 30)))
+        except slots.SlotRefused:
+            return "refused"
+        return "created"
+
+    assert await asyncio.gather(first(), second()) == ["created", "refused"]
+    assert await ConsultationSlot.all().count() == 1
