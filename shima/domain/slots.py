@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from tortoise import connections
+
 from models.consultation import Booking, BookingMove, BookingStatus, ConsultationSlot, Method
 from shima.domain.calendar import closed_days
 from shima.domain.calendar import closed_reason as closed_reason
@@ -144,6 +146,18 @@ def past_sentence(starts_at: datetime) -> str:
         f"{short_date(local.date())} {local:%H:%M} はすでに過ぎています。"
         "過去の日時には相談枠を作れません。"
     )
+
+
+async def lock_counsellor(counsellor: str) -> None:
+    """Serialise slot writes for one counsellor until the caller's transaction ends, so two
+    staff saving overlapping slots at the same moment cannot both pass the overlap check:
+    on PostgreSQL a transaction-scoped advisory lock on the name; SQLite runs one transaction
+    at a time anyway."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(
+            "SELECT pg_advisory_xact_lock(hashtext($1))", [f"consult.slot:{counsellor}"]
+        )
 
 
 async def spec_problems(spec: SlotSpec, exclude_id: int | None = None) -> list[str]:
@@ -305,7 +319,9 @@ async def plan_pattern(p: WeeklyPattern) -> PatternPlan:
 
 
 async def create_from_pattern(p: WeeklyPattern) -> PatternPlan:
-    """Plan and store a weekly pattern's slots; raises TooManySlots (nothing stored)."""
+    """Plan and store a weekly pattern's slots (inside the caller's transaction, the
+    counsellor locked); raises TooManySlots (nothing stored)."""
+    await lock_counsellor(p.counsellor)
     plan = await plan_pattern(p)
     if plan.created > MAX_PATTERN_SLOTS:
         raise TooManySlots
@@ -319,7 +335,9 @@ async def create_from_pattern(p: WeeklyPattern) -> PatternPlan:
 
 async def create_slot(spec: SlotSpec) -> ConsultationSlot:
     """Not in the past, not on a closed day, not overlapping a slot of the same counsellor
-    (see spec_problems); raises SlotRefused."""
+    (see spec_problems; call inside a transaction, the counsellor is locked until it ends);
+    raises SlotRefused."""
+    await lock_counsellor(spec.counsellor)
     problems = await spec_problems(spec)
     if problems:
         raise SlotRefused(problems)
@@ -361,7 +379,16 @@ async def edit_problems(
 
 async def update_slot(slot: ConsultationSlot, spec: SlotSpec) -> None:
     """Save an edit checked by edit_problems; raises SlotChanged when a booking arrived since
-    and no longer fits (the capacity condition is part of the UPDATE)."""
+    and no longer fits (the capacity condition is part of the UPDATE), and SlotRefused when
+    an overlapping slot of the counsellor was saved meanwhile (checked again under the
+    counsellor's lock)."""
+    if spec.moves(slot) or spec.counsellor != slot.counsellor:
+        await lock_counsellor(spec.counsellor)
+        others = await overlapping(spec.counsellor, spec.starts_at, spec.ends_at, slot.id)
+        if others:
+            raise SlotRefused(
+                [overlap_sentence(spec.counsellor, (spec.starts_at, spec.ends_at), others[0])]
+            )
     changed = await ConsultationSlot.filter(
         id=slot.id, is_active=True, booked_count__lte=spec.capacity
     ).update(**spec.columns())

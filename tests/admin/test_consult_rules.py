@@ -478,3 +478,20 @@ async def test_cancel_without_a_reason_gives_the_form_back(
     )
     assert again.status_code == 400 and "変更の理由を入力してください" in again.text
     assert f'<option value="{target.id}" selected>' in again.text
+
+
+async def test_removing_a_blocked_residents_slot_says_the_notice_is_not_delivered(
+    staff_client: httpx2.AsyncClient, settings: Settings
+) -> None:
+    who = await resident()
+    await Resident.filter(id=who.id).update(is_following=False)
+    slot = await slot_at(jst(future_day(), 10))
+    await book(settings, who, slot)
+    path = f"{SLOTS}/{slot.id}/delete"
+    csrf = await page_csrf(staff_client, path)
+    response = await staff_client.post(
+        path, data={"csrf_token": csrf, "booking_action": "cancel", "reason": "台風接近のため"}
+    )
+    assert response.headers["location"].endswith("done=deleted_blocked")
+    week = await staff_client.get(response.headers["location"])
+    assert "ブロック中の利用者にはお知らせが届きません" in week.text
