@@ -232,3 +232,17 @@ async def test_two_overlapping_slots_saved_at_once_are_never_both_kept(db: str) 
 
     assert await asyncio.gather(first(), second()) == ["created", "refused"]
     assert await ConsultationSlot.all().count() == 1
+
+
+async def test_update_slot_checks_the_overlap_again_when_it_saves(db: str) -> None:
+    """edit_problems runs before the admin's transaction; a slot saved in between is still
+    caught by update_slot, under the counsellor's lock."""
+    day = open_day()
+    mine = await slot(jst(day, 13))
+    edit = spec(day, time(10), time(11))
+    assert await slots.edit_problems(mine, [], edit, "", "") == []
+    await slot(jst(day, 10, 30))  # another member of staff, meanwhile
+    with pytest.raises(slots.SlotRefused):
+        async with in_transaction():
+            await slots.update_slot(mine, edit)
+    assert (await ConsultationSlot.get(id=mine.id)).starts_at == jst(day, 13)
