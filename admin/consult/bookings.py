@@ -1,5 +1,6 @@
 """相談予約 bookings in the admin: the list (filters, search, pages), a booking's detail with
-the resident's history, and staff actions (cancel with a reason, 来所済み / 無断キャンセル).
+the resident's history and its move history, and staff actions (cancel with a reason, move
+to another slot, 来所済み / 無断キャンセル after a confirmation, and their undo).
 
 The rules live in shima.domain.consultation and the resident notices in
 line_app.notices.consult; this module translates forms into calls to them. Every view of
