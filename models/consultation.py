@@ -8,6 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.residents import Resident
+from models.staff import StaffUser
 
 
 class Method(StrEnum):
@@ -150,3 +151,45 @@ class Closure(Model):
     class Meta:
         table = "centre_closures"
         ordering = ["date"]
+
+
+class BookingMove(Model):
+    """One change of a booking's time by staff: the booking stays one row (its slot is
+    updated) and each move leaves this history line — what it was, what it became, who
+    moved it and when. A slot whose time staff edit moves its bookings too (from_slot and
+    to_slot are then the same slot)."""
+
+    id = fields.IntField(primary_key=True)
+    booking: fields.ForeignKeyRelation[Booking] = fields.ForeignKeyField(
+        "models.Booking", related_name="moves", on_delete=fields.CASCADE
+    )
+    booking_id: int
+    from_slot: fields.ForeignKeyRelation[ConsultationSlot] = fields.ForeignKeyField(
+        "models.ConsultationSlot", related_name="moves_out", on_delete=fields.RESTRICT
+    )
+    from_slot_id: int
+    to_slot: fields.ForeignKeyRelation[ConsultationSlot] = fields.ForeignKeyField(
+        "models.ConsultationSlot", related_name="moves_in", on_delete=fields.RESTRICT
+    )
+    to_slot_id: int
+    # The times and counsellors as they were at the move (a slot may change later).
+    from_starts_at = fields.DatetimeField()
+    from_ends_at = fields.DatetimeField()
+    to_starts_at = fields.DatetimeField()
+    to_ends_at = fields.DatetimeField()
+    from_counsellor = fields.CharField(max_length=100, default="")
+    to_counsellor = fields.CharField(max_length=100, default="")
+    reason = fields.CharField(max_length=300, default="")
+    moved_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "models.StaffUser", related_name="booking_moves", null=True, on_delete=fields.SET_NULL
+    )
+    moved_by_id: int | None
+    moved_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "consultation_booking_moves"
+        indexes = (("booking_id", "moved_at"),)
+
+    @property
+    def counsellor_changed(self) -> bool:
+        return self.from_counsellor != self.to_counsellor

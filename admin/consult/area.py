@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "consult.booking.export": "相談予約の CSV 出力",
     "consult.booking.cancel": "相談予約のキャンセル",
     "consult.booking.mark": "相談予約の来所記録",
+    "consult.booking.unmark": "相談予約の来所記録の取り消し",
     "consult.booking.create": "相談の代理予約",
     "consult.booking.move": "相談予約の日時変更",
     "consult.resident.search": "代理予約の利用者検索",
@@ -73,6 +74,12 @@ def routes() -> list[BaseRoute]:
             bookings.booking_cancel,
             ["POST"],
             "consult_booking_cancel",
+        ),
+        route(
+            "/consult/bookings/{booking_id:id}/move",
+            bookings.booking_move,
+            ["POST"],
+            "consult_booking_move",
         ),
         route(
             "/consult/bookings/{booking_id:id}/mark",

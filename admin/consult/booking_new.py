@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from admin import audit
 from admin.auth import staff_required
-from admin.consult.bookings import to_detail
+from admin.consult.bookings import delivered, to_detail
 from admin.forms import form_text, parse_int
 from admin.pages import render
 from admin.sessions import settings_of
@@ -21,7 +19,6 @@ from line_app.notices import consult as consult_notices
 from models.consultation import BookedBy, ConsultationSlot, Method, Topic
 from models.residents import Resident
 from shima.domain import consultation as rules
-from shima.timeutil import now
 
 RESIDENT_SEARCH_LIMIT = 20
 BOOKABLE_DAYS = 60  # 代理予約 offers free slots this far ahead
@@ -29,19 +26,10 @@ NOTE_MAX = 500
 
 
 async def bookable_slots(request: Request) -> list[ConsultationSlot]:
-    """Slots with a free seat that have not ended (staff may book a walk-in late; the rules
-    decide — this list only offers choices)."""
-    start = now()
-    return (
-        await ConsultationSlot.filter(
-            is_active=True,
-            booked_count__lt=F("capacity"),
-            ends_at__gt=start,
-            starts_at__lt=start + timedelta(days=BOOKABLE_DAYS),
-        )
-        .order_by("starts_at", "id")
-        .limit(500)
-    )
+    """代理予約's choices: slots with a free seat that have not ended (staff may book a
+    walk-in a little late), none on a closed day (shima.domain.consultation.staff_choices;
+    the rules decide again at the final step)."""
+    return await rules.staff_choices(BOOKABLE_DAYS)
 
 
 @staff_required
@@ -87,7 +75,7 @@ async def booking_new(request: Request) -> Response:
             except rules.BookingError as exc:
                 error = exc.message
             else:
-                return to_detail(booking.id, "created")
+                return to_detail(booking.id, delivered("created", resident))
     matches: list[Resident] = []
     if q and resident is None:
         matches = (

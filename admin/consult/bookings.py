@@ -1,5 +1,6 @@
 """相談予約 bookings in the admin: the list (filters, search, pages), a booking's detail with
-the resident's history, and staff actions (cancel with a reason, 来所済み / 無断キャンセル).
+the resident's history and its move history, and staff actions (cancel with a reason, move
+to another slot, 来所済み / 無断キャンセル after a confirmation, and their undo).
 
 The rules live in shima.domain.consultation and the resident notices in
 line_app.notices.consult; this module translates forms into calls to them. Every view of
@@ -21,12 +22,12 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
-from admin.forms import flash, form_text, parse_date
+from admin.forms import flash, form_text, parse_date, parse_int
 from admin.listing import paginate
 from admin.pages import render
 from admin.sessions import settings_of
 from line_app.notices import consult as consult_notices
-from models.consultation import Booking, BookingStatus, ConsultationSlot, Topic
+from models.consultation import Booking, BookingMove, BookingStatus, ConsultationSlot, Topic
 from models.residents import Resident
 from shima.domain import consultation as rules
 from shima.timeutil import jst_datetime, today_jst
@@ -40,14 +41,36 @@ REASON_MAX = 300
 NOTE_MAX = 500
 
 # Outcome codes in redirects; only these fixed texts are ever shown (nothing reflected).
+# A resident who blocked the account (Resident.is_following False) gets no LINE notice:
+# the staff action then says so instead of 「お知らせしました」.
+NOT_DELIVERED = (
+    "利用者は LINE をブロック中のため、お知らせは届きません（電話などでお伝えください）。"
+)
 OUTCOMES: dict[str, tuple[str, str]] = {
     "cancelled": ("success", "予約をキャンセルし、利用者に LINE でお知らせしました。"),
-    "attended": ("success", "来所済みにしました。"),
-    "no_show": ("success", "無断キャンセルとして記録しました。"),
-    "booked": ("success", "予約中に戻しました。"),
-    "created": ("success", "代理予約を登録しました。"),
+    "cancelled_blocked": ("warning", "予約をキャンセルしました。" + NOT_DELIVERED),
+    "moved": ("success", "予約の日時を変更し、利用者に LINE でお知らせしました。"),
+    "moved_blocked": ("warning", "予約の日時を変更しました。" + NOT_DELIVERED),
+    "attended": ("success", "来所済みにしました。間違えたときは「予約済みに戻す」で取り消せます。"),
+    "no_show": (
+        "success",
+        "無断キャンセルとして記録しました。間違えたときは「予約済みに戻す」で取り消せます。",
+    ),
+    "booked": ("success", "予約済みに戻しました。"),
+    "created": ("success", "代理予約を登録し、利用者に LINE でお知らせしました。"),
+    "created_blocked": ("warning", "代理予約を登録しました。" + NOT_DELIVERED),
+    "too_early": ("warning", "来所済み・無断キャンセルは、相談の開始時刻から記録できます。"),
     "stale": ("warning", "この予約はすでにキャンセルされているため、変更できません。"),
 }
+MARK_QUESTIONS = {
+    BookingStatus.ATTENDED: "この予約を「来所済み」にします。よろしいですか？",
+    BookingStatus.NO_SHOW: "この予約を「無断キャンセル」として記録します。よろしいですか？",
+}
+
+
+def delivered(outcome: str, resident: Resident) -> str:
+    """The outcome code for a staff action that told `resident` on LINE."""
+    return outcome if resident.is_following else f"{outcome}_blocked"
 
 
 # ---------- Filters shared by the list and the CSV export ----------
@@ -153,21 +176,26 @@ async def cancel_and_notify(request: Request, booking_id: int, reason: str) -> B
 
 async def move_and_notify(
     request: Request, booking: Booking, target_slot_id: int, reason: str
-) -> Booking:
-    """Move a booking to another slot (the rules cancel the old one and book the new one, so
-    capacity is enforced as for any booking), tell the resident, and audit. Call inside a
-    transaction; raises BookingError when the target cannot take it."""
-    old, moved = await consult_notices.move_by_staff(
-        booking.id, target_slot_id, reason[:REASON_MAX], settings_of(request)
+) -> BookingMove:
+    """Move a booking to another slot (the same booking row, with a history line; the rules
+    check the target's capacity, closed day and time as for any booking), tell the resident,
+    and audit. Call inside a transaction; raises BookingError when the target cannot take
+    it."""
+    move = await consult_notices.move_by_staff(
+        booking.id,
+        target_slot_id,
+        reason[:REASON_MAX],
+        settings_of(request),
+        getattr(request.state, "staff", None),
     )
     await audit.record(
         request,
         "consult.booking.move",
         "booking",
-        moved.id,
-        {"from_booking": old.id, "from_slot": old.slot_id, "to_slot": target_slot_id},
+        booking.id,
+        {"from_slot": move.from_slot_id, "to_slot": move.to_slot_id, "reason": move.reason},
     )
-    return moved
+    return move
 
 
 # ---------- Pages ----------
@@ -215,13 +243,14 @@ async def booking_list(request: Request) -> Response:
     )
 
 
-@staff_required
-async def booking_detail(request: Request) -> Response:
-    booking = await Booking.get_or_none(id=request.path_params["booking_id"]).select_related(
-        "slot", "resident"
-    )
-    if booking is None:
-        return error_page(request, 404, title="予約が見つかりません")
+async def _detail_page(
+    request: Request,
+    booking: Booking,
+    *,
+    error: str = "",
+    values: Mapping[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     history = (
         await Booking.filter(resident_id=booking.resident_id)
         .exclude(id=booking.id)
@@ -229,19 +258,49 @@ async def booking_detail(request: Request) -> Response:
         .order_by("-slot__starts_at", "-id")
         .limit(HISTORY_LIMIT)
     )
-    await audit.record(request, "consult.booking.view", "booking", booking.id)
     return render(
         request,
         "admin/consult/booking_detail.html",
         {
             "booking": booking,
             "history": history,
+            "moves": await rules.moves_of(booking.id),
+            "markable": rules.markable(booking),
+            "targets": (
+                [
+                    s
+                    for s in await rules.staff_choices(BOOKABLE_DAYS, moving=True)
+                    if s.id != booking.slot_id
+                ]
+                if booking.status == BookingStatus.BOOKED
+                else []
+            ),
             "outcome": flash(request, OUTCOMES),
-            "error": "",
+            "error": error,
+            "values": values or {},
             "reason_max": REASON_MAX,
         },
+        status_code=status_code,
         active="consult",
     )
+
+
+async def _booking_or_404(request: Request) -> Booking | Response:
+    booking = await Booking.get_or_none(id=request.path_params["booking_id"]).select_related(
+        "slot", "resident"
+    )
+    if booking is None:
+        return error_page(request, 404, title="予約が見つかりません")
+    return booking
+
+
+@staff_required
+async def booking_detail(request: Request) -> Response:
+    booking = await _booking_or_404(request)
+    if isinstance(booking, Response):
+        return booking
+    await audit.record(request, "consult.booking.view", "booking", booking.id)
+    return await _detail_page(request, booking)
 
 
 def to_detail(booking_id: int, outcome: str) -> Response:
@@ -250,41 +309,101 @@ def to_detail(booking_id: int, outcome: str) -> Response:
 
 @staff_required
 async def booking_cancel(request: Request) -> Response:
-    booking_id: int = request.path_params["booking_id"]
-    reason = form_text(await request.form(), "reason", REASON_MAX)
-    if not await Booking.exists(id=booking_id):
-        return error_page(request, 404, title="予約が見つかりません")
+    booking = await _booking_or_404(request)
+    if isinstance(booking, Response):
+        return booking
+    form = await request.form()
+    reason = form_text(form, "reason", REASON_MAX)
     if not reason:
-        return error_page(
+        typed = form.get("reason")
+        # The form comes back with what was typed (whitespace only counts as nothing).
+        return await _detail_page(
             request,
-            400,
-            title="キャンセル理由を入力してください",
-            message="理由は利用者への LINE のお知らせに載ります。戻って入力してください。",
+            booking,
+            error="キャンセル理由を入力してください。理由は利用者への LINE のお知らせに載ります。",
+            values={"reason": typed[:REASON_MAX] if isinstance(typed, str) else ""},
+            status_code=400,
         )
     try:
         async with in_transaction():
-            await cancel_and_notify(request, booking_id, reason)
+            await cancel_and_notify(request, booking.id, reason)
     except rules.BookingError:
-        return to_detail(booking_id, "stale")
-    return to_detail(booking_id, "cancelled")
+        return to_detail(booking.id, "stale")
+    return to_detail(booking.id, delivered("cancelled", booking.resident))
+
+
+@staff_required
+async def booking_move(request: Request) -> Response:
+    """Move one booking to another slot (the same booking; the resident is told)."""
+    booking = await _booking_or_404(request)
+    if isinstance(booking, Response):
+        return booking
+    form = await request.form()
+    target = parse_int(form.get("target"))
+    reason = form_text(form, "reason", REASON_MAX)
+    values = {"target": str(target or ""), "move_reason": reason}
+    error = ""
+    if target is None:
+        error = "変更先の相談枠を選んでください。"
+    elif not reason:
+        error = "変更の理由を入力してください。理由は利用者への LINE のお知らせに載ります。"
+    else:
+        try:
+            async with in_transaction():
+                await move_and_notify(request, booking, target, reason)
+        except rules.BookingError as exc:
+            error = f"日時を変更できませんでした: {exc.message}"
+        else:
+            return to_detail(booking.id, delivered("moved", booking.resident))
+    fresh = await _booking_or_404(request)
+    if isinstance(fresh, Response):
+        return fresh
+    return await _detail_page(request, fresh, error=error, values=values, status_code=400)
 
 
 @staff_required
 async def booking_mark(request: Request) -> Response:
-    booking_id: int = request.path_params["booking_id"]
-    value = form_text(await request.form(), "status", 16)
+    """来所済み / 無断キャンセル after a confirmation step (the form comes back with the
+    question until `confirm` is sent), only from the slot's start; 予約済みに戻す undoes
+    it. Each change is audited."""
+    booking = await _booking_or_404(request)
+    if isinstance(booking, Response):
+        return booking
+    form = await request.form()
+    value = form_text(form, "status", 16)
     allowed = {BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.BOOKED}
     if value not in allowed:
         return error_page(request, 400)
-    if not await Booking.exists(id=booking_id):
-        return error_page(request, 404, title="予約が見つかりません")
     status = BookingStatus(value)
+    if status != BookingStatus.BOOKED:
+        if booking.status == BookingStatus.CANCELLED:
+            return to_detail(booking.id, "stale")
+        if not rules.markable(booking):
+            return to_detail(booking.id, "too_early")
+        if form_text(form, "confirm", 3) != "yes":
+            return render(
+                request,
+                "admin/consult/booking_mark.html",
+                {"booking": booking, "status": status, "question": MARK_QUESTIONS[status]},
+                active="consult",
+            )
+    previous = booking.status
+    if status == previous:
+        return to_detail(booking.id, value)
     try:
         async with in_transaction():
-            await rules.mark(booking_id, status)
+            await rules.mark(booking.id, status)
             await audit.record(
-                request, "consult.booking.mark", "booking", booking_id, {"status": value}
+                request,
+                "consult.booking.unmark"
+                if status == BookingStatus.BOOKED
+                else "consult.booking.mark",
+                "booking",
+                booking.id,
+                {"status": value, "from": previous.value},
             )
+    except rules.TooEarly:
+        return to_detail(booking.id, "too_early")
     except rules.BookingError:
-        return to_detail(booking_id, "stale")
-    return to_detail(booking_id, value)
+        return to_detail(booking.id, "stale")
+    return to_detail(booking.id, value)

@@ -22,13 +22,32 @@ from shima.timeutil import WEEKDAYS_JA, short_date, today_jst
 DURATIONS = (15, 20, 30, 45, 60, 90, 120)  # minutes offered for the weekly pattern
 
 
+OVERLAPS_LISTED = 10  # overlapping slots named in the summary; the rest are counted
+
+
 def summary(plan: slots.PatternPlan) -> str:
+    """What was created and everything skipped, each with its reason."""
     text = f"{plan.created}件作成、{len(plan.skipped)}日スキップ"
     if plan.skipped:
         reasons = "、".join(f"{short_date(d)} {r}" for d, r in plan.skipped)
         text += f"（{reasons}）"
+    if plan.past:
+        text += f"。過去の日時のため {plan.past}件は作成しませんでした"
     if plan.duplicates:
         text += f"。同じ枠がすでにあったため {plan.duplicates}件は作成しませんでした"
+    if plan.overlaps:
+        named = [
+            f"{slots.slot_span(s, e)} は {slots.slot_span(o.starts_at, o.ends_at)} の枠と重なります"
+            for s, e, o in plan.overlaps[:OVERLAPS_LISTED]
+        ]
+        more = len(plan.overlaps) - OVERLAPS_LISTED
+        if more > 0:
+            named.append(f"ほか{more}件")
+        who = slots.counsellor_label(plan.overlaps[0][2].counsellor)
+        text += (
+            f"。{who}さんの既存の枠と時間が重なるため {len(plan.overlaps)}件は作成しませんでした"
+            f"（{'、'.join(named)}）"
+        )
     return text + "。"
 
 
@@ -48,6 +67,8 @@ def parse_bulk_form(form: FormData) -> tuple[slots.WeeklyPattern | None, list[st
         errors.append("終了日は開始日以降にしてください。")
     elif (last - first).days >= slots.MAX_PATTERN_DAYS:
         errors.append("一度に作成できる期間は1年までです。")
+    elif last < today_jst():
+        errors.append("過去の期間には相談枠を作れません。今日以降の期間を選んでください。")
     if not weekdays:
         errors.append("曜日を1つ以上選んでください。")
     if start is None or end is None:
@@ -132,6 +153,8 @@ async def slot_bulk(request: Request) -> Response:
                     "created": plan.created,
                     "skipped_days": len(plan.skipped),
                     "duplicates": plan.duplicates,
+                    "past": plan.past,
+                    "overlaps": len(plan.overlaps),
                 },
             )
     except slots.TooManySlots:

@@ -15,18 +15,19 @@ from tortoise.transactions import in_transaction
 
 from admin import audit
 from admin.auth import staff_required
-from admin.consult.booking_new import bookable_slots
+from admin.consult.booking_new import BOOKABLE_DAYS
 from admin.consult.bookings import REASON_MAX, cancel_and_notify, move_and_notify
 from admin.consult.week import methods_text, to_week
 from admin.errors import error_page
 from admin.forms import form_text, parse_date, parse_int, parse_time
 from admin.pages import render
+from admin.sessions import settings_of
 from line_app.notices import consult as consult_notices
 from models.consultation import ConsultationSlot, Method
 from shima.domain import consultation as rules
 from shima.domain import slots
 from shima.domain.slots import SlotSpec
-from shima.timeutil import JST, span_ja, today_jst
+from shima.timeutil import JST
 
 # ---------- The slot form (single create and edit) ----------
 
@@ -119,7 +120,13 @@ def form_page(
 async def slot_new(request: Request) -> Response:
     if request.method == "GET":
         values = slot_form_values()
-        values["date"] = (parse_date(request.query_params.get("date")) or today_jst()).isoformat()
+        settings = settings_of(request)
+        day, start, end = await slots.next_free_hour(
+            parse_date(request.query_params.get("date")),
+            settings.desk_open_hour,
+            settings.desk_close_hour,
+        )
+        values.update(date=day.isoformat(), start=f"{start:%H:%M}", end=f"{end:%H:%M}")
         return form_page(request, "admin/consult/slot_form.html", {"values": values}, [])
     form = await request.form()
     data, errors = parse_slot_form(form)
@@ -168,7 +175,9 @@ async def slot_edit(request: Request) -> Response:
         return form_page(request, "admin/consult/slot_form.html", context, errors)
     moved = data.moves(slot)
     cancelling = bool(bookings) and moved and action == slots.CANCEL
-    before = span_ja(slot.starts_at, slot.ends_at)
+    before = ConsultationSlot(
+        starts_at=slot.starts_at, ends_at=slot.ends_at, counsellor=slot.counsellor
+    )
     try:
         async with in_transaction():
             if cancelling:
@@ -176,7 +185,9 @@ async def slot_edit(request: Request) -> Response:
                     await cancel_and_notify(request, booking.id, reason)
             await slots.update_slot(slot, data)
             if bookings and moved and action == slots.NOTIFY:
-                await consult_notices.slot_moved(slot.id, before, reason)
+                await consult_notices.slot_moved(
+                    slot.id, before, reason, getattr(request.state, "staff", None)
+                )
             await audit.record(
                 request,
                 "consult.slot.update",
@@ -184,11 +195,14 @@ async def slot_edit(request: Request) -> Response:
                 slot.id,
                 {"moved": moved, "bookings": len(bookings), "action": action if moved else ""},
             )
+    except slots.SlotRefused as refused:
+        return form_page(request, "admin/consult/slot_form.html", context, refused.problems)
     except (slots.SlotChanged, rules.BookingError):
         errors = ["編集中にこの枠の予約が変わりました。内容を確認して、もう一度保存してください。"]
         context["bookings"] = await slots.active_bookings(slot.id)
         return form_page(request, "admin/consult/slot_form.html", context, errors)
-    return to_week(data.day, "updated")
+    blocked = any(not b.resident.is_following for b in bookings) and moved
+    return to_week(data.day, "updated_blocked" if blocked else "updated")
 
 
 @staff_required
@@ -197,7 +211,7 @@ async def slot_delete(request: Request) -> Response:
     if isinstance(slot, Response):
         return slot
     bookings = await slots.active_bookings(slot.id)
-    targets = [s for s in await bookable_slots(request) if s.id != slot.id]
+    targets = [s for s in await rules.staff_choices(BOOKABLE_DAYS, moving=True) if s.id != slot.id]
     context: dict[str, Any] = {
         "slot": slot,
         "bookings": bookings,
@@ -247,4 +261,7 @@ async def slot_delete(request: Request) -> Response:
             status_code=400,
             active="consult_slots",
         )
-    return to_week(slot.starts_at.astimezone(JST).date(), "deleted")
+    blocked = any(not b.resident.is_following for b in bookings)
+    return to_week(
+        slot.starts_at.astimezone(JST).date(), "deleted_blocked" if blocked else "deleted"
+    )

@@ -24,6 +24,14 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "created": ("success", "相談枠を作成しました。"),
     "updated": ("success", "相談枠を更新しました。"),
     "deleted": ("success", "相談枠を削除しました。"),
+    "updated_blocked": (
+        "warning",
+        "相談枠を更新しました。LINE をブロック中の利用者にはお知らせが届きません。",
+    ),
+    "deleted_blocked": (
+        "warning",
+        "相談枠を削除しました。LINE をブロック中の利用者にはお知らせが届きません。",
+    ),
 }
 BAD_WEEK = ("warning", "指定された週の日付が正しくないため、今週を表示しています。")
 

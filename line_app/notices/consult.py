@@ -7,10 +7,12 @@ from __future__ import annotations
 from line_app import outbox
 from line_app.flows.consult_cards import HOW_TO_MEET, when
 from line_app.messages import Action, postback, postback_data, text
-from models.consultation import Booking, BookingStatus, Method, Topic
+from models.consultation import Booking, BookingMove, BookingStatus, ConsultationSlot, Method, Topic
 from models.residents import Resident
+from models.staff import StaffUser
 from shima.domain import consultation as rules
 from shima.settings import Settings
+from shima.timeutil import span_ja
 
 CAN_CANCEL = "ご都合が悪くなったときは、マイページからキャンセルできます。"
 
@@ -65,14 +67,34 @@ async def notify_staff_cancel(booking: Booking, reason: str) -> None:
     )
 
 
-async def notify_staff_change(booking: Booking, before: str, reason: str) -> None:
-    """Tell the resident that staff moved their booking (a slot may move more than once)."""
+def counsellor_change(before: str, after: str) -> str:
+    """The notice's line about a changed counsellor ("" when it stays the same)."""
+    if before == after:
+        return ""
+    if not after:
+        return f"担当: {before} から変更になります（担当者は追ってお知らせします）。\n"
+    if not before:
+        return f"担当: {after}\n"
+    return f"担当: {before} から {after} に変わります。\n"
+
+
+async def notify_staff_change(
+    booking: Booking, before: str, reason: str, counsellor_before: str | None = None
+) -> None:
+    """Tell the resident that staff moved their booking (a slot may move more than once);
+    with `counsellor_before`, a changed counsellor is named."""
     await booking.fetch_related("slot", "resident")
+    who = (
+        counsellor_change(counsellor_before, booking.slot.counsellor)
+        if counsellor_before is not None
+        else ""
+    )
     await _notify(
         booking,
         "【ご予約変更のお知らせ】\n"
         f"{before} のご相談は、窓口の都合により次の日時に変更となりました。\n"
         f"新しい日時: {when(booking.slot)}\n"
+        f"{who}"
         f"理由: {reason or '（記載なし）'}\n"
         "ご都合が合わないときは、マイページからキャンセルできます。",
         _see_bookings(),
@@ -103,16 +125,20 @@ async def cancel_by_staff(booking_id: int, reason: str) -> Booking:
 
 
 async def move_by_staff(
-    booking_id: int, target_slot_id: int, reason: str, settings: Settings
-) -> tuple[Booking, Booking]:
-    """Staff move a booking to another slot and the resident hears of the change (call
-    inside a transaction). Returns (old, new); raises BookingError when the target cannot
+    booking_id: int,
+    target_slot_id: int,
+    reason: str,
+    settings: Settings,
+    by: StaffUser | None = None,
+) -> BookingMove:
+    """Staff move a booking to another slot (the same booking, with a history line) and the
+    resident hears of the new time and a changed counsellor (call inside a transaction).
+    Returns the move (its `booking` loaded); raises BookingError when the target cannot
     take it."""
-    old = await Booking.get(id=booking_id).select_related("slot", "resident")
-    before = when(old.slot)
-    moved = await rules.move_by_staff(booking_id, target_slot_id, reason, settings)
-    await notify_staff_change(moved, before, reason)
-    return old, moved
+    move = await rules.move_by_staff(booking_id, target_slot_id, reason, settings, by)
+    before = span_ja(move.from_starts_at, move.from_ends_at)
+    await notify_staff_change(move.booking, before, reason, move.from_counsellor)
+    return move
 
 
 async def book_by_staff(
@@ -124,11 +150,19 @@ async def book_by_staff(
     return booking
 
 
-async def slot_moved(slot_id: int, before: str, reason: str) -> int:
-    """A booked slot's time changed: its bookings get a reminder for the new time and each
-    resident is told. Returns how many were told."""
-    await rules.slot_rescheduled(slot_id)
+async def slot_moved(
+    slot_id: int,
+    before: ConsultationSlot,
+    reason: str,
+    by: StaffUser | None = None,
+) -> int:
+    """A booked slot's time changed (`before`: the slot as it was): its bookings get a
+    reminder for the new time and a line in their move history, and each resident is told.
+    Returns how many were told."""
+    await rules.slot_rescheduled(slot_id, before, reason, by)
     bookings = await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED).order_by("id")
     for booking in bookings:
-        await notify_staff_change(booking, before, reason)
+        await notify_staff_change(
+            booking, span_ja(before.starts_at, before.ends_at), reason, before.counsellor
+        )
     return len(bookings)

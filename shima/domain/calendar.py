@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import jpholiday
 
 from models.consultation import Booking, BookingStatus, Closure, ConsultationSlot
-from shima.timeutil import jst_datetime
+from shima.timeutil import JST, jst_datetime
 
 
 def is_new_year_break(day: date) -> bool:
@@ -37,6 +37,21 @@ async def closed_days(start: date, end: date) -> dict[date, str]:
             closed.setdefault(day, name)
         day = date.fromordinal(day.toordinal() + 1)
     return closed
+
+
+async def closed_reason(day: date) -> str | None:
+    """Why the centre is closed on `day`, or None when it is open."""
+    return (await closed_days(day, day)).get(day)
+
+
+async def drop_closed(slots: list[ConsultationSlot]) -> list[ConsultationSlot]:
+    """`slots` (ordered by start) without those on a closed day: what staff and residents
+    may be offered."""
+    if not slots:
+        return []
+    days = [s.starts_at.astimezone(JST).date() for s in slots]
+    closed = await closed_days(min(days), max(days))
+    return [s for s, day in zip(slots, days, strict=True) if day not in closed]
 
 
 async def add_closure(day: date, reason: str) -> Closure:

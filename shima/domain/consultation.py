@@ -15,6 +15,7 @@ from tortoise.expressions import F
 from models.consultation import (
     BookedBy,
     Booking,
+    BookingMove,
     BookingStatus,
     CancelledBy,
     ConsultationSlot,
@@ -22,9 +23,10 @@ from models.consultation import (
     Topic,
 )
 from models.residents import Resident
-from shima.domain.calendar import closed_days
+from models.staff import StaffUser
+from shima.domain.calendar import closed_reason, drop_closed
 from shima.settings import Settings
-from shima.timeutil import JST, jst_datetime, now, today_jst
+from shima.timeutil import JST, format_jst, jst_datetime, now, short_date, today_jst
 
 
 class BookingError(Exception):
@@ -39,6 +41,42 @@ class SlotFull(BookingError):
 
 class SlotClosed(BookingError):
     message = "申し訳ありません、この枠は受付を終了しました。"
+
+
+class SlotOnClosedDay(SlotClosed):
+    """The slot's day is closed (a holiday, 年末年始 or a closure staff entered)."""
+
+    def __init__(self, day: date, reason: str) -> None:
+        super().__init__(day, reason)
+        self.message = f"この枠は受付を終了しました。{short_date(day)}は休館日（{reason}）です。"
+
+
+class SlotInPast(SlotClosed):
+    """The slot's time is over: nobody books the past, staff included."""
+
+    message = "この枠は受付を終了しました。終了した時間の枠には予約できません。"
+
+
+class MoveIntoPast(SlotInPast):
+    """A booking is moved only to a slot that has not started (the resident must be able
+    to come)."""
+
+    message = "この枠は受付を終了しました。開始時刻を過ぎた枠へは変更できません。"
+
+
+class SameSlot(BookingError):
+    message = "いまのご予約と同じ枠です。別の枠を選んでください。"
+
+
+class TooEarly(BookingError):
+    """来所済み / 無断キャンセル are facts from the slot's start on, never guesses before."""
+
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__(starts_at)
+        self.message = (
+            "来所済み・無断キャンセルは、相談の開始時刻"
+            f"（{format_jst(starts_at, '%m/%d %H:%M')}）から記録できます。"
+        )
 
 
 class TooManyBookings(BookingError):
@@ -90,12 +128,7 @@ async def free_slots(
         .filter(starts_at__lt=end)
         .order_by("starts_at", "id")
     )
-    if not slots:
-        return []
-    closed = await closed_days(
-        slots[0].starts_at.astimezone(JST).date(), slots[-1].starts_at.astimezone(JST).date()
-    )
-    return [s for s in slots if s.starts_at.astimezone(JST).date() not in closed]
+    return await drop_closed(slots)
 
 
 async def open_dates(settings: Settings) -> list[date]:
@@ -116,6 +149,26 @@ async def nearest_free(
     slots = await free_slots(settings)
     slots.sort(key=lambda s: abs((s.starts_at - around).total_seconds()))
     return sorted(slots[:limit], key=lambda s: s.starts_at)
+
+
+async def staff_choices(days_ahead: int, *, moving: bool = False) -> list[ConsultationSlot]:
+    """The slots staff are offered: active, a free seat, not on a closed day, within
+    `days_ahead`. For 代理予約 until the slot ends (a walk-in a little late); for a move only
+    slots that have not started (see move_by_staff). The rules decide again at the final
+    step — a closure or a booking may come in meanwhile."""
+    at = now()
+    time_rule = {"starts_at__gt": at} if moving else {"ends_at__gt": at}
+    slots = (
+        await ConsultationSlot.filter(
+            is_active=True,
+            booked_count__lt=F("capacity"),
+            starts_at__lt=at + timedelta(days=days_ahead),
+            **time_rule,
+        )
+        .order_by("starts_at", "id")
+        .limit(500)
+    )
+    return await drop_closed(slots)
 
 
 async def upcoming(resident: Resident) -> list[Booking]:
@@ -196,8 +249,11 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
     # Nobody books a day the centre is closed, staff included (the closure may be newer
     # than the button or the admin form).
     day = slot.starts_at.astimezone(JST).date()
-    if await closed_days(day, day):
-        raise SlotClosed
+    closed = await closed_reason(day)
+    if closed:
+        raise SlotOnClosedDay(day, closed)
+    if slot.ends_at <= now():
+        raise SlotInPast
     # The time condition is part of the conditional UPDATE, so it holds at the final step
     # however old the button is: residents until the cut-off; staff (a phone call, a walk-in
     # a little late) until the slot ends, never after.
@@ -265,15 +321,32 @@ async def cancel_by_staff(booking_id: int, reason: str) -> Booking:
 
 
 async def mark(booking_id: int, status: BookingStatus) -> Booking:
-    """Staff record the outcome: 来所済み or 無断キャンセル (or back to 予約中)."""
+    """Staff record the outcome: 来所済み or 無断キャンセル — only from the slot's start time
+    on (TooEarly before) — or undo it (back to 予約中). A cancelled booking stays
+    cancelled (NotCancellable)."""
     if status not in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.BOOKED):
         raise ValueError(status)
-    booking = await Booking.get(id=booking_id)
+    booking = await Booking.get(id=booking_id).select_related("slot")
     if booking.status == BookingStatus.CANCELLED:
         raise NotCancellable
+    if status != BookingStatus.BOOKED and now() < booking.slot.starts_at:
+        raise TooEarly(booking.slot.starts_at)
+    # Conditional: a cancel that commits meanwhile is not overwritten.
+    updated = (
+        await Booking.filter(id=booking.id)
+        .exclude(status=BookingStatus.CANCELLED)
+        .update(status=status)
+    )
+    if updated != 1:
+        raise NotCancellable
     booking.status = status
-    await booking.save(update_fields=["status"])
     return booking
+
+
+def markable(booking: Booking, at: datetime | None = None) -> bool:
+    """Whether 来所済み / 無断キャンセル may be recorded now (the slot has started); the
+    booking's slot must be loaded."""
+    return booking.status != BookingStatus.CANCELLED and (at or now()) >= booking.slot.starts_at
 
 
 def reminder_time(slot_start: datetime, settings: Settings) -> datetime:
@@ -312,37 +385,126 @@ async def claim_due_reminders(settings: Settings, limit: int = 200) -> list[Book
 
 
 async def move_by_staff(
-    booking_id: int, target_slot_id: int, reason: str, settings: Settings
-) -> Booking:
-    """Staff move a booking to another slot: the old one is cancelled and a new one booked
-    through the same rules (so the target's capacity holds). Returns the new booking; the
-    caller notifies the resident in the same transaction."""
-    old = await Booking.get_or_none(id=booking_id).select_related("resident")
-    if old is None:
+    booking_id: int,
+    target_slot_id: int,
+    reason: str,
+    settings: Settings,
+    by: StaffUser | None = None,
+) -> BookingMove:
+    """Staff move a booking to another slot: the same booking row gets the new slot and a
+    BookingMove records what it was, what it became, who moved it and when. The target
+    must be open (active, not on a closed day, not started yet: MoveIntoPast) with a free
+    seat (the same conditional UPDATE as book); the old seat is freed. Returns the move
+    with `booking` (slot and resident loaded); the caller notifies the resident in the
+    same transaction."""
+    booking = await Booking.get_or_none(id=booking_id).select_related("resident")
+    if booking is None:
         raise NotYours
-    # Both slots locked up front, in id order, as add_closure locks a day's slots: taking
-    # them one by one (old when released, target when booked) could deadlock with a closure.
-    await (
-        ConsultationSlot.filter(id__in=[old.slot_id, target_slot_id])
+    if booking.slot_id == target_slot_id:
+        raise SameSlot
+    # Both slots locked up front, in id order, as add_closure locks a day's slots, so a
+    # closure of the target's day either commits first (and is seen below) or waits.
+    locked = {
+        s.id: s
+        for s in await ConsultationSlot.filter(id__in=[booking.slot_id, target_slot_id])
         .order_by("id")
         .select_for_update()
+    }
+    await booking.refresh_from_db()
+    if booking.status != BookingStatus.BOOKED:
+        raise NotCancellable
+    source, target = locked.get(booking.slot_id), locked.get(target_slot_id)
+    if source is None:
+        raise NotCancellable
+    if target is None or not target.is_active:
+        raise SlotClosed
+    if Method(booking.method) not in target.method_list:
+        raise MethodNotOffered
+    day = target.starts_at.astimezone(JST).date()
+    closed = await closed_reason(day)
+    if closed:
+        raise SlotOnClosedDay(day, closed)
+    at = now()
+    if target.starts_at <= at:
+        raise MoveIntoPast
+    key = f"{target.id}:{booking.resident_id}"
+    if await Booking.exists(active_key=key):
+        raise AlreadyBooked
+    taken = await ConsultationSlot.filter(
+        id=target.id, is_active=True, booked_count__lt=F("capacity"), starts_at__gt=at
+    ).update(booked_count=F("booked_count") + 1)
+    if taken != 1:
+        raise SlotFull
+    # The day-before reminder follows the new time, unless its hour has passed already
+    # (the change notice then says it all).
+    reminded = at if reminder_time(target.starts_at, settings) <= at else None
+    updated = await Booking.filter(
+        id=booking.id, status=BookingStatus.BOOKED, slot_id=source.id
+    ).update(slot_id=target.id, active_key=key, reminder_queued_at=reminded)
+    if updated != 1:
+        raise NotCancellable
+    await ConsultationSlot.filter(id=source.id, booked_count__gt=0).update(
+        booked_count=F("booked_count") - 1
     )
-    await _release(old, CancelledBy.STAFF, f"日時変更: {reason}"[:300])
-    return await book(
-        old.resident,
-        BookingRequest(
-            slot_id=target_slot_id,
-            topic=Topic(old.topic),
-            method=Method(old.method),
-            note=old.note,
-            booked_by=BookedBy.STAFF,
-        ),
-        settings,
+    move = await BookingMove.create(
+        booking_id=booking.id,
+        from_slot_id=source.id,
+        to_slot_id=target.id,
+        from_starts_at=source.starts_at,
+        from_ends_at=source.ends_at,
+        to_starts_at=target.starts_at,
+        to_ends_at=target.ends_at,
+        from_counsellor=source.counsellor,
+        to_counsellor=target.counsellor,
+        reason=reason[:300],
+        moved_by=by,
+    )
+    await booking.refresh_from_db()
+    booking.slot = target
+    move.booking = booking
+    return move
+
+
+async def moves_of(booking_id: int) -> list[BookingMove]:
+    """A booking's move history, oldest first, with who moved it."""
+    return (
+        await BookingMove.filter(booking_id=booking_id)
+        .select_related("moved_by")
+        .order_by("moved_at", "id")
     )
 
 
-async def slot_rescheduled(slot_id: int) -> int:
-    """A booked slot's time changed: its bookings get a reminder for the new time."""
+async def slot_rescheduled(
+    slot_id: int,
+    before: ConsultationSlot | None = None,
+    reason: str = "",
+    by: StaffUser | None = None,
+) -> int:
+    """A booked slot's time changed (`before`: the slot as it was): its bookings get a
+    reminder for the new time and, with `before`, a line in their move history."""
+    if before is not None:
+        slot = await ConsultationSlot.get(id=slot_id)
+        bookings = await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED)
+        at = now()
+        await BookingMove.bulk_create(
+            [
+                BookingMove(
+                    booking_id=b.id,
+                    from_slot_id=slot.id,
+                    to_slot_id=slot.id,
+                    from_starts_at=before.starts_at,
+                    from_ends_at=before.ends_at,
+                    to_starts_at=slot.starts_at,
+                    to_ends_at=slot.ends_at,
+                    from_counsellor=before.counsellor,
+                    to_counsellor=slot.counsellor,
+                    reason=reason[:300],
+                    moved_by=by,
+                    moved_at=at,
+                )
+                for b in bookings
+            ]
+        )
     return await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED).update(
         reminder_queued_at=None
     )

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from models.consultation import Booking, BookingStatus, ConsultationSlot, Method
+from tortoise import connections
+
+from models.consultation import Booking, BookingMove, BookingStatus, ConsultationSlot, Method
 from shima.domain.calendar import closed_days
-from shima.timeutil import JST, jst_datetime, short_date, today_jst
+from shima.domain.calendar import closed_reason as closed_reason
+from shima.timeutil import JST, jst_datetime, now, short_date, today_jst
 
 MAX_PATTERN_DAYS = 366  # a weekly pattern covers at most a year
 MAX_PATTERN_SLOTS = 3000  # and creates at most this many slots at once
@@ -86,8 +89,126 @@ class SlotSpec:
         return (self.starts_at, self.ends_at) != (slot.starts_at, slot.ends_at)
 
 
-async def closed_reason(day: date) -> str | None:
-    return (await closed_days(day, day)).get(day)
+# ---------- Overlap and the past: the rules every new or moved slot obeys ----------
+#
+# Two slots overlap when they have the same counsellor (the name as entered; a blank name
+# is one "担当未定" person too), both are active (not removed), and their times intersect:
+# a.starts_at < b.ends_at and b.starts_at < a.ends_at (10:00–11:00 and 11:00–12:00 touch,
+# they do not overlap). A slot for several people at once is one slot with a capacity.
+
+
+def counsellor_label(name: str) -> str:
+    return name or "担当未定"
+
+
+def times_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+async def overlapping(
+    counsellor: str, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+) -> list[ConsultationSlot]:
+    """The active slots of `counsellor` whose time intersects [starts_at, ends_at)."""
+    found = ConsultationSlot.filter(
+        is_active=True, counsellor=counsellor, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if exclude_id is not None:
+        found = found.exclude(id=exclude_id)
+    return await found.order_by("starts_at", "id")
+
+
+def slot_span(starts_at: datetime, ends_at: datetime) -> str:
+    """「12/8(火) 10:00〜11:00」 for staff-facing sentences."""
+    start, end = starts_at.astimezone(JST), ends_at.astimezone(JST)
+    return f"{short_date(start.date())} {start:%H:%M}〜{end:%H:%M}"
+
+
+def overlap_sentence(
+    counsellor: str, times: tuple[datetime, datetime], other: ConsultationSlot
+) -> str:
+    if (other.starts_at, other.ends_at) == times:
+        return "同じ日時・担当の相談枠がすでにあります。"
+    return (
+        f"{counsellor_label(counsellor)}さんの相談枠（{slot_span(other.starts_at, other.ends_at)}）"
+        "と時間が重なります。同じ担当の枠は重ねられません（同時に複数の方を受けるときは定員を"
+        "増やしてください）。"
+    )
+
+
+def is_past(starts_at: datetime, at: datetime | None = None) -> bool:
+    """A slot starting now or earlier is in the past for creating and moving."""
+    return starts_at <= (at or now())
+
+
+def past_sentence(starts_at: datetime) -> str:
+    local = starts_at.astimezone(JST)
+    return (
+        f"{short_date(local.date())} {local:%H:%M} はすでに過ぎています。"
+        "過去の日時には相談枠を作れません。"
+    )
+
+
+async def lock_counsellor(counsellor: str) -> None:
+    """Serialise slot writes for one counsellor until the caller's transaction ends, so two
+    staff saving overlapping slots at the same moment cannot both pass the overlap check:
+    on PostgreSQL a transaction-scoped advisory lock on the name; SQLite runs one transaction
+    at a time anyway."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(
+            "SELECT pg_advisory_xact_lock(hashtext($1))", [f"consult.slot:{counsellor}"]
+        )
+
+
+async def spec_problems(spec: SlotSpec, exclude_id: int | None = None) -> list[str]:
+    """What stops a slot at this time: the past, a closed day, an overlapping slot of the
+    same counsellor (`exclude_id`: the slot being edited)."""
+    if is_past(spec.starts_at):
+        return [past_sentence(spec.starts_at)]
+    reason = await closed_reason(spec.day)
+    if reason:
+        return [f"{short_date(spec.day)}は休館日（{reason}）です。別の日を選んでください。"]
+    others = await overlapping(spec.counsellor, spec.starts_at, spec.ends_at, exclude_id)
+    if others:
+        return [overlap_sentence(spec.counsellor, (spec.starts_at, spec.ends_at), others[0])]
+    return []
+
+
+async def next_free_hour(
+    day: date | None = None, open_hour: int = 9, close_hour: int = 17, at: datetime | None = None
+) -> tuple[date, time, time]:
+    """The new-slot form's default: the first whole hour from the next full hour on (or
+    from `open_hour` of a later `day`) within the desk's hours, on an open day, with no
+    active slot overlapping it; searched 14 days ahead, else that first candidate."""
+    at = at or now()
+    local = at.astimezone(JST)
+    first = (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).astimezone(JST)
+    if day is not None and jst_datetime(day, time(open_hour)) > first:
+        first = jst_datetime(day, time(open_hour))
+    horizon = first + timedelta(days=14)
+    taken = [
+        (s.starts_at, s.ends_at)
+        for s in await ConsultationSlot.filter(
+            is_active=True, starts_at__lt=horizon, ends_at__gt=first
+        )
+    ]
+    closed = await closed_days(first.date(), horizon.date())
+    candidate = first
+    while candidate < horizon:
+        hour = candidate.hour
+        if candidate.date() in closed or hour + 1 > close_hour:
+            candidate = jst_datetime(candidate.date() + timedelta(days=1), time(open_hour))
+            continue
+        if hour < open_hour:
+            candidate = jst_datetime(candidate.date(), time(open_hour))
+            continue
+        span = (candidate, candidate + timedelta(hours=1))
+        if not any(times_overlap(span, t) for t in taken):
+            break
+        candidate += timedelta(hours=1)
+    else:
+        candidate = first
+    return candidate.date(), candidate.time(), (candidate + timedelta(hours=1)).time()
 
 
 async def active_bookings(slot_id: int) -> list[Booking]:
@@ -117,12 +238,15 @@ class WeeklyPattern:
 
 @dataclass
 class PatternPlan:
-    """What a weekly pattern creates: `slots` (not stored yet), identical ones left out and
-    the closed days skipped with their reason."""
+    """What a weekly pattern creates: `slots` (not stored yet); left out: the closed days
+    (with their reason), times already past, identical slots, and slots that would overlap
+    an existing slot of the same counsellor (with the slot they would overlap)."""
 
     slots: list[ConsultationSlot] = field(default_factory=list)
     duplicates: int = 0
     skipped: list[tuple[date, str]] = field(default_factory=list)
+    past: int = 0
+    overlaps: list[tuple[datetime, datetime, ConsultationSlot]] = field(default_factory=list)
 
     @property
     def created(self) -> int:
@@ -144,18 +268,18 @@ def pattern_times(
 
 
 async def plan_pattern(p: WeeklyPattern) -> PatternPlan:
-    """Plan the slots of a weekly pattern: closed days and identical slots are skipped.
-    Stores nothing."""
+    """Plan the slots of a weekly pattern: closed days, past times, identical slots and
+    overlaps with the counsellor's existing slots are skipped. Stores nothing."""
     plan = PatternPlan()
     closed = await closed_days(p.first, p.last)
-    existing = {
-        (s.starts_at, s.ends_at, s.counsellor)
-        for s in await ConsultationSlot.filter(
-            is_active=True,
-            starts_at__gte=jst_datetime(p.first),
-            starts_at__lt=jst_datetime(p.last + timedelta(days=1)),
-        )
-    }
+    at = now()
+    theirs = await ConsultationSlot.filter(
+        is_active=True,
+        counsellor=p.counsellor,
+        starts_at__lt=jst_datetime(p.last + timedelta(days=1)),
+        ends_at__gt=jst_datetime(p.first),
+    ).order_by("starts_at", "id")
+    existing = {(s.starts_at, s.ends_at) for s in theirs}
     day = p.first
     while day <= p.last:
         if day.weekday() in p.weekdays:
@@ -163,8 +287,22 @@ async def plan_pattern(p: WeeklyPattern) -> PatternPlan:
                 plan.skipped.append((day, closed[day]))
             else:
                 for starts_at, ends_at in pattern_times(day, p.start, p.end, p.minutes):
-                    if (starts_at, ends_at, p.counsellor) in existing:
+                    if is_past(starts_at, at):
+                        plan.past += 1
+                        continue
+                    if (starts_at, ends_at) in existing:
                         plan.duplicates += 1
+                        continue
+                    other = next(
+                        (
+                            s
+                            for s in theirs
+                            if times_overlap((starts_at, ends_at), (s.starts_at, s.ends_at))
+                        ),
+                        None,
+                    )
+                    if other is not None:
+                        plan.overlaps.append((starts_at, ends_at, other))
                         continue
                     plan.slots.append(
                         ConsultationSlot(
@@ -181,7 +319,9 @@ async def plan_pattern(p: WeeklyPattern) -> PatternPlan:
 
 
 async def create_from_pattern(p: WeeklyPattern) -> PatternPlan:
-    """Plan and store a weekly pattern's slots; raises TooManySlots (nothing stored)."""
+    """Plan and store a weekly pattern's slots (inside the caller's transaction, the
+    counsellor locked); raises TooManySlots (nothing stored)."""
+    await lock_counsellor(p.counsellor)
     plan = await plan_pattern(p)
     if plan.created > MAX_PATTERN_SLOTS:
         raise TooManySlots
@@ -194,18 +334,11 @@ async def create_from_pattern(p: WeeklyPattern) -> PatternPlan:
 
 
 async def create_slot(spec: SlotSpec) -> ConsultationSlot:
-    """Not on a closed day, not twice the same time for the same counsellor."""
-    problems = []
-    reason = await closed_reason(spec.day)
-    if reason:
-        problems.append(f"{short_date(spec.day)}は休館日（{reason}）です。別の日を選んでください。")
-    elif await ConsultationSlot.exists(
-        is_active=True,
-        starts_at=spec.starts_at,
-        ends_at=spec.ends_at,
-        counsellor=spec.counsellor,
-    ):
-        problems.append("同じ日時・担当の相談枠がすでにあります。")
+    """Not in the past, not on a closed day, not overlapping a slot of the same counsellor
+    (see spec_problems; call inside a transaction, the counsellor is locked until it ends);
+    raises SlotRefused."""
+    await lock_counsellor(spec.counsellor)
+    problems = await spec_problems(spec)
     if problems:
         raise SlotRefused(problems)
     return await ConsultationSlot.create(**spec.columns())
@@ -214,13 +347,21 @@ async def create_slot(spec: SlotSpec) -> ConsultationSlot:
 async def edit_problems(
     slot: ConsultationSlot, bookings: list[Booking], spec: SlotSpec, action: str, reason: str
 ) -> list[str]:
-    """What stops this edit: a closed day for a new time; room and methods for the bookings
-    it keeps; and when a booked slot's time changes, how its bookings are handled and why."""
+    """What stops this edit: for a new time, the past and a closed day; for a new time or
+    counsellor, an overlap with the counsellor's other slots; room and methods for the
+    bookings it keeps; and when a booked slot's time changes, how its bookings are handled
+    and why."""
     problems = []
     moved = spec.moves(slot)
     cancelling = bool(bookings) and moved and action == CANCEL
-    if moved and (closed := await closed_reason(spec.day)):
-        problems.append(f"{short_date(spec.day)}は休館日（{closed}）です。")
+    if moved:
+        problems += await spec_problems(spec, exclude_id=slot.id)
+    elif spec.counsellor != slot.counsellor:
+        others = await overlapping(spec.counsellor, spec.starts_at, spec.ends_at, slot.id)
+        if others:
+            problems.append(
+                overlap_sentence(spec.counsellor, (spec.starts_at, spec.ends_at), others[0])
+            )
     if not cancelling:
         if len(bookings) > spec.capacity:
             problems.append(f"予約が{len(bookings)}件あるため、定員はそれより少なくできません。")
@@ -238,7 +379,16 @@ async def edit_problems(
 
 async def update_slot(slot: ConsultationSlot, spec: SlotSpec) -> None:
     """Save an edit checked by edit_problems; raises SlotChanged when a booking arrived since
-    and no longer fits (the capacity condition is part of the UPDATE)."""
+    and no longer fits (the capacity condition is part of the UPDATE), and SlotRefused when
+    an overlapping slot of the counsellor was saved meanwhile (checked again under the
+    counsellor's lock)."""
+    if spec.moves(slot) or spec.counsellor != slot.counsellor:
+        await lock_counsellor(spec.counsellor)
+        others = await overlapping(spec.counsellor, spec.starts_at, spec.ends_at, slot.id)
+        if others:
+            raise SlotRefused(
+                [overlap_sentence(spec.counsellor, (spec.starts_at, spec.ends_at), others[0])]
+            )
     changed = await ConsultationSlot.filter(
         id=slot.id, is_active=True, booked_count__lte=spec.capacity
     ).update(**spec.columns())
@@ -262,9 +412,15 @@ def removal_problems(
 
 
 async def remove_slot(slot: ConsultationSlot) -> None:
-    """Delete a slot nobody ever booked; keep (deactivated) one with booking history. Its
+    """Delete a slot nobody ever booked; keep (deactivated) one with booking history (a
+    booking, or a move from or to it). Its
     active bookings must be cancelled or moved first; raises SlotChanged if one is left."""
-    if await Booking.exists(slot_id=slot.id):
+    history = (
+        await Booking.exists(slot_id=slot.id)
+        or await BookingMove.exists(from_slot_id=slot.id)
+        or await BookingMove.exists(to_slot_id=slot.id)
+    )
+    if history:
         removed = await ConsultationSlot.filter(id=slot.id, booked_count=0).update(is_active=False)
     else:
         removed = await ConsultationSlot.filter(id=slot.id, booked_count=0).delete()

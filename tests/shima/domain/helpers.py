@@ -28,12 +28,16 @@ async def resident(name: str = "奄美 花子") -> Resident:
 
 
 async def slot(
-    starts_at: datetime, capacity: int = 1, methods: str = "visit,online,phone", **extra: object
+    starts_at: datetime,
+    capacity: int = 1,
+    methods: str = "visit,online,phone",
+    counsellor: str = "田中",
+    **extra: object,
 ) -> ConsultationSlot:
     return await ConsultationSlot.create(
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=50),
-        counsellor="田中",
+        counsellor=counsellor,
         methods=methods,
         capacity=capacity,
         **extra,

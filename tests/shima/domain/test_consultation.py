@@ -267,8 +267,12 @@ async def test_staff_cancel_records_the_reason(settings: Settings) -> None:
         await rules.cancel_by_staff(booking.id + 999, "")
 
 
-async def test_mark_records_outcomes_but_not_on_a_cancelled_booking(settings: Settings) -> None:
-    booking = await book(await resident(), (await slot(jst(open_day(), 10))).id, settings)
+async def test_mark_records_outcomes_but_not_on_a_cancelled_booking(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = jst(open_day(), 10)
+    booking = await book(await resident(), (await slot(start)).id, settings)
+    monkeypatch.setattr(rules, "now", lambda: start)  # from the slot's start on
     for status in (BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.BOOKED):
         assert (await rules.mark(booking.id, status)).status == status
     with pytest.raises(ValueError):
@@ -278,17 +282,23 @@ async def test_mark_records_outcomes_but_not_on_a_cancelled_booking(settings: Se
         await rules.mark(booking.id, BookingStatus.ATTENDED)
 
 
-async def test_move_by_staff_cancels_the_old_and_books_the_target(settings: Settings) -> None:
+async def test_move_by_staff_keeps_the_booking_and_records_the_move(settings: Settings) -> None:
     who = await resident()
     day = open_day()
-    old_slot, target = await slot(jst(day, 10)), await slot(jst(day, 14))
+    old_slot, target = await slot(jst(day, 10)), await slot(jst(day, 14), counsellor="森")
     old = await book(who, old_slot.id, settings, note="単価の相談")
     async with in_transaction():
-        moved = await rules.move_by_staff(old.id, target.id, "会議室の都合", settings)
-    assert moved.slot_id == target.id and moved.booked_by == BookedBy.STAFF
+        move = await rules.move_by_staff(old.id, target.id, "会議室の都合", settings)
+    moved = move.booking
+    assert moved.id == old.id and moved.slot_id == target.id
+    assert moved.status == BookingStatus.BOOKED and moved.booked_by == BookedBy.RESIDENT
     assert moved.note == "単価の相談" and moved.topic == Topic.START
-    old = await Booking.get(id=old.id)
-    assert old.status == BookingStatus.CANCELLED and old.cancel_reason == "日時変更: 会議室の都合"
+    assert await Booking.all().count() == 1
+    assert (move.from_slot_id, move.to_slot_id) == (old_slot.id, target.id)
+    assert (move.from_starts_at, move.to_starts_at) == (jst(day, 10), jst(day, 14))
+    assert (move.from_counsellor, move.to_counsellor) == ("田中", "森")
+    assert move.reason == "会議室の都合"
+    assert [m.id for m in await rules.moves_of(old.id)] == [move.id]
     assert (await ConsultationSlot.get(id=old_slot.id)).booked_count == 0
     assert (await ConsultationSlot.get(id=target.id)).booked_count == 1
     with pytest.raises(rules.NotYours):

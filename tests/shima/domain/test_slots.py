@@ -47,8 +47,12 @@ def test_pattern_times_fit_whole_slots_in_jst() -> None:
     assert pattern_times(day, time(10), time(10, 30), 60) == []
 
 
-async def test_plan_pattern_skips_closed_days_and_duplicates(db: str) -> None:
-    # 2026-11-23 (月) 勤労感謝の日 … 12/6; 火・木 are 11/24, 11/26, 12/1, 12/3.
+async def test_plan_pattern_skips_closed_days_and_duplicates(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2026-11-23 (月) 勤労感謝の日 … 12/6; 火・木 are 11/24, 11/26, 12/1, 12/3. The clock is
+    # set before them (past times are skipped, see test_slot_rules).
+    monkeypatch.setattr(slots, "now", lambda: jst(date(2026, 11, 1), 9))
     await Closure.create(date=date(2026, 12, 1), reason="施設点検")
     await ConsultationSlot.create(
         starts_at=jst(date(2026, 11, 26), 10),
@@ -181,7 +185,7 @@ async def test_moving_a_booked_slot_needs_an_open_day_an_action_and_a_reason(
     bookings = await slots.active_bookings(target.id)
     closed = spec(date(2026, 12, 30))
     assert await slots.edit_problems(target, bookings, closed, slots.NOTIFY, "会議室") == [
-        "12/30(水)は休館日（年末年始）です。"
+        "12/30(水)は休館日（年末年始）です。別の日を選んでください。"
     ]
     later = spec(day, start=time(11), end=time(11, 50))
     assert await slots.edit_problems(target, bookings, later, "", "会議室") == [
