@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_resident_names')]
+    dependencies = [('models', '0011_booking_moves')]
 
     initial = False
 
