@@ -51,6 +51,7 @@ def error_page(
     title: str | None = None,
     message: str | None = None,
     headers: dict[str, str] | None = None,
+    back_href: str = "",
 ) -> Response:
     default_title, default_message = _PAGES.get(
         status_code, ("エラーが発生しました", "しばらくしてからもう一度お試しください。")
@@ -62,6 +63,7 @@ def error_page(
             "status_code": status_code,
             "title": title or default_title,
             "message": message or default_message,
+            "back_href": back_href,
         },
         status_code=status_code,
         headers=headers,
