@@ -10,6 +10,7 @@ typed values and a message per field."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
@@ -33,6 +34,48 @@ def parse_date(value: str | None) -> date | None:
     except ValueError:
         return None
     return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A from/to pair of a filter form: the usable dates, and what was wrong in Japanese."""
+
+    start: date | None = None
+    end: date | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def impossible(self) -> bool:
+        """Both given and the start after the end: nothing can match."""
+        return self.start is not None and self.end is not None and self.start > self.end
+
+
+def parse_date_range(
+    params: Mapping[str, Any], start_key: str = "from", end_key: str = "to", what: str = "日付"
+) -> DateRange:
+    """`from`/`to` as typed in a filter: a date that is not one (2026-13-45, abc, a year
+    outside FIRST_YEAR..LAST_YEAR) is left out of the filter and named; a start after the
+    end is named too (the filter then matches nothing)."""
+    problems = []
+    found: list[date | None] = []
+    for key, label in ((start_key, "から"), (end_key, "まで")):
+        raw = params.get(key)
+        text = raw.strip() if isinstance(raw, str) else ""
+        day = parse_date(text) if text else None
+        if text and (day is None or len(text) != 10):
+            problems.append(
+                f"{what}（{label}）の「{text[:20]}」は日付として読めないため、使っていません。"
+                f"{FIRST_YEAR}〜{LAST_YEAR}年の日付を YYYY-MM-DD で指定してください。"
+            )
+            day = None
+        found.append(day)
+    start, end = found
+    if start is not None and end is not None and start > end:
+        problems.append(
+            f"{what}の範囲が正しくありません（「から」の {start:%Y/%m/%d} が「まで」の "
+            f"{end:%Y/%m/%d} より後です）。"
+        )
+    return DateRange(start, end, tuple(problems))
 
 
 def parse_time(value: str | None) -> time | None:

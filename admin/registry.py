@@ -35,8 +35,14 @@ class DashboardPart:
 class AdminArea:
     routes: Callable[[], list[BaseRoute]]  # under /admin, built with admin.routing.route
     nav: tuple[NavItem, ...] = ()
+    # The audit page's vocabulary: action → label; target type → label; a target's page
+    # ("/admin/x/{id}"); detail key → label; detail key → {stored value → label}.
+    # Actions named `<area>.<thing>.<verb>` with a verb in admin.audit.VIEW_VERBS are views.
     audit_labels: Mapping[str, str] = field(default_factory=dict)
     target_labels: Mapping[str, str] = field(default_factory=dict)
+    target_urls: Mapping[str, str] = field(default_factory=dict)
+    detail_labels: Mapping[str, str] = field(default_factory=dict)
+    detail_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Its dashboard section; it audits what it shows of residents' data itself.
     dashboard: Callable[[Request], Awaitable[DashboardPart | None]] | None = None
 
@@ -65,6 +71,22 @@ class AdminAreas:
     @property
     def target_labels(self) -> dict[str, str]:
         return {k: v for area in self.areas for k, v in area.target_labels.items()}
+
+    @property
+    def target_urls(self) -> dict[str, str]:
+        return {k: v for area in self.areas for k, v in area.target_urls.items()}
+
+    @property
+    def detail_labels(self) -> dict[str, str]:
+        return {k: v for area in self.areas for k, v in area.detail_labels.items()}
+
+    @property
+    def detail_values(self) -> dict[str, dict[str, str]]:
+        merged: dict[str, dict[str, str]] = {}
+        for area in self.areas:
+            for key, values in area.detail_values.items():
+                merged.setdefault(key, {}).update(values)
+        return merged
 
     def routes(self) -> list[BaseRoute]:
         return [r for area in self.areas for r in area.routes()]

@@ -12,7 +12,8 @@ from admin import audit
 from admin.consult import booking_new, bookings, bulk, closures, export, slots, week
 from admin.registry import AdminArea, DashboardPart, NavItem
 from admin.routing import route
-from models.consultation import Booking, BookingStatus
+from models.consultation import Booking, BookingStatus, Topic
+from shima.domain import slots as slot_rules
 from shima.timeutil import jst_datetime, today_jst
 
 ACTION_LABELS = {
@@ -31,6 +32,45 @@ ACTION_LABELS = {
     "consult.slot.delete": "相談枠の削除",
     "consult.closure.create": "休館日の登録",
     "consult.closure.delete": "休館日の削除",
+}
+
+
+TARGET_LABELS = {"booking": "相談予約", "slot": "相談枠", "closure": "休館日"}
+TARGET_URLS = {
+    "booking": "/admin/consult/bookings/{id}",
+    "slot": "/admin/consult/slots/{id}/edit",
+}
+DETAIL_LABELS = {
+    "slot": "相談枠",
+    "reason": "理由",
+    "status": "状態",
+    "topic": "相談内容",
+    "counsellor": "担当",
+    "from_booking": "変更前の予約",
+    "from_slot": "変更前の枠",
+    "to_slot": "変更後の枠",
+    "resident": "利用者",
+    "for": "目的",
+    "moved": "日時の変更",
+    "bookings": "予約数",
+    "action": "予約への対応",
+    "from": "期間（から）",
+    "to": "期間（まで）",
+    "created": "作成した枠",
+    "skipped_days": "作成しなかった日",
+    "duplicates": "重複のため作成しなかった枠",
+    "date": "日付",
+    "count": "件数",
+    "week": "週",
+}
+DETAIL_VALUES = {
+    "status": {s.value: s.label for s in BookingStatus},
+    "topic": {t.value: t.label for t in Topic},
+    "action": {
+        slot_rules.NOTIFY: "予約を残して利用者にお知らせ",
+        slot_rules.CANCEL: "予約をキャンセル",
+        slot_rules.MOVE: "予約を別の枠へ移動",
+    },
 }
 
 
@@ -109,5 +149,9 @@ ADMIN = AdminArea(
     routes=routes,
     nav=(NavItem("consult", "相談予約", "/admin/consult/bookings"),),
     audit_labels=ACTION_LABELS,
+    target_labels=TARGET_LABELS,
+    target_urls=TARGET_URLS,
+    detail_labels=DETAIL_LABELS,
+    detail_values=DETAIL_VALUES,
     dashboard=dashboard_part,
 )
