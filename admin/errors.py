@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
 from admin.pages import render
+from shima.domain import consultation as booking_rules
 from shima.middleware import security_headers
 
 log = logging.getLogger("shima.admin")
@@ -37,6 +38,38 @@ _PAGES: dict[int, tuple[str, str]] = {
         "しばらくしてからもう一度お試しください。解決しない場合は管理者にお問い合わせください。",
     ),
 }
+
+
+# The booking rules' refusals as staff read them: the rules' own `message` is written for the
+# resident on LINE (「申し訳ありません、この枠は埋まりました。」); staff are told what happened
+# and what to do. A refusal not listed here shows its `staff_message`, else its message.
+_STAFF_BOOKING_MESSAGES: dict[type[booking_rules.BookingError], str] = {
+    booking_rules.SlotFull: "この枠は満席です。別の枠を選んでください。",
+    booking_rules.SlotClosed: (
+        "この枠は受付を終了しました（開始時刻を過ぎたか、休館日か、削除された枠です）。"
+        "別の枠を選んでください。"
+    ),
+    booking_rules.AlreadyBooked: "この利用者はこの枠をすでに予約しています。",
+    booking_rules.MethodNotOffered: "この枠では、選んだ相談方法を受け付けていません。",
+    booking_rules.NotYours: "この予約は見つかりません。",
+    booking_rules.NotCancellable: "この予約はすでにキャンセルされているか、終了しています。",
+}
+
+
+def staff_message(exc: booking_rules.BookingError) -> str:
+    """What a staff member is told when a booking rule refuses their action."""
+    if isinstance(exc, booking_rules.TooManyBookings):
+        limit = exc.args[0] if exc.args else ""
+        return f"この利用者はすでに{limit}件の予約があります（同時に{limit}件まで）。"
+    for kind in type(exc).__mro__:
+        if kind in _STAFF_BOOKING_MESSAGES:
+            return _STAFF_BOOKING_MESSAGES[kind]
+        if kind is booking_rules.BookingError:
+            break
+    staff_text = getattr(exc, "staff_message", "")
+    if isinstance(staff_text, str) and staff_text:
+        return staff_text
+    return exc.message if type(exc) is not booking_rules.BookingError else "予約できませんでした。"
 
 
 def is_admin_path(request: Request) -> bool:

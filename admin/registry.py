@@ -32,6 +32,18 @@ class DashboardPart:
 
 
 @dataclass(frozen=True)
+class Card:
+    """A headline number on the dashboard (its 概要 or an area's 事業の指標)."""
+
+    label: str
+    value: int | str
+    unit: str = ""
+    href: str = ""
+    link_label: str = ""
+    alert: bool = False  # drawn in the warning colour (needs attention)
+
+
+@dataclass(frozen=True)
 class AdminArea:
     routes: Callable[[], list[BaseRoute]]  # under /admin, built with admin.routing.route
     nav: tuple[NavItem, ...] = ()
@@ -45,6 +57,8 @@ class AdminArea:
     detail_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # Its dashboard section; it audits what it shows of residents' data itself.
     dashboard: Callable[[Request], Awaitable[DashboardPart | None]] | None = None
+    # Its cards in the dashboard's 事業の指標 (counts only, no residents' data).
+    kpis: Callable[[], Awaitable[list[Card]]] | None = None
 
 
 # The platform's own pages (not an area).
@@ -59,6 +73,7 @@ PLATFORM_NAV: tuple[NavItem, ...] = (
 @dataclass(frozen=True)
 class AdminAreas:
     areas: Sequence[AdminArea] = ()
+    planned: tuple[str, ...] = ()  # titles of the areas with no admin yet (shima.areas)
 
     @property
     def nav(self) -> tuple[NavItem, ...]:
@@ -90,6 +105,9 @@ class AdminAreas:
 
     def routes(self) -> list[BaseRoute]:
         return [r for area in self.areas for r in area.routes()]
+
+    async def kpi_cards(self) -> list[Card]:
+        return [card for area in self.areas if area.kpis for card in await area.kpis()]
 
     async def dashboard_parts(self, request: Request) -> list[DashboardPart]:
         parts = [await area.dashboard(request) for area in self.areas if area.dashboard]

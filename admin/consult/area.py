@@ -10,11 +10,11 @@ from starlette.routing import BaseRoute
 
 from admin import audit
 from admin.consult import booking_new, bookings, bulk, closures, export, slots, week
-from admin.registry import AdminArea, DashboardPart, NavItem
+from admin.registry import AdminArea, Card, DashboardPart, NavItem
 from admin.routing import route
 from models.consultation import Booking, BookingStatus, Topic
 from shima.domain import slots as slot_rules
-from shima.timeutil import jst_datetime, today_jst
+from shima.timeutil import jst_datetime, now, today_jst
 
 ACTION_LABELS = {
     "consult.booking.list": "相談予約一覧の閲覧",
@@ -95,6 +95,40 @@ async def dashboard_part(request: Request) -> DashboardPart:
     return DashboardPart("admin/consult/_today.html", {"todays": todays})
 
 
+async def kpis() -> list[Card]:
+    """事業の指標 of 相談予約: counts only."""
+    today = today_jst()
+    month = jst_datetime(today.replace(day=1))
+    this_month = {"slot__starts_at__gte": month, "slot__starts_at__lt": now()}
+    upcoming = await Booking.filter(status=BookingStatus.BOOKED, slot__starts_at__gte=now()).count()
+    attended = await Booking.filter(status=BookingStatus.ATTENDED, **this_month).count()
+    no_show = await Booking.filter(status=BookingStatus.NO_SHOW, **this_month).count()
+    since = today.replace(day=1).isoformat()
+    return [
+        Card(
+            "今後の相談予約",
+            upcoming,
+            "件",
+            f"/admin/consult/bookings?from={today}&status=booked",
+            "予約一覧へ",
+        ),
+        Card(
+            "今月の来所済み",
+            attended,
+            "件",
+            f"/admin/consult/bookings?from={since}&to={today}&status=attended",
+            "一覧へ",
+        ),
+        Card(
+            "今月の無断キャンセル",
+            no_show,
+            "件",
+            f"/admin/consult/bookings?from={since}&to={today}&status=no_show",
+            "一覧へ",
+        ),
+    ]
+
+
 def routes() -> list[BaseRoute]:
     return [
         route("/consult/bookings", bookings.booking_list, ["GET"], "consult_bookings"),
@@ -154,4 +188,5 @@ ADMIN = AdminArea(
     detail_labels=DETAIL_LABELS,
     detail_values=DETAIL_VALUES,
     dashboard=dashboard_part,
+    kpis=kpis,
 )

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.consult.bookings import to_detail
+from admin.errors import staff_message
 from admin.forms import form_text, parse_int, short_text, too_long
 from admin.pages import render
 from admin.sessions import settings_of
@@ -88,7 +89,7 @@ async def booking_new(request: Request) -> Response:
                         {"resident": resident.id, "slot": slot_id},
                     )
             except rules.BookingError as exc:
-                error = exc.message
+                error = staff_message(exc)
             else:
                 return to_detail(booking.id, "created")
     matches: list[Resident] = []

@@ -18,7 +18,7 @@ from admin.auth import staff_required
 from admin.consult.booking_new import bookable_slots
 from admin.consult.bookings import REASON_MAX, cancel_and_notify, move_and_notify
 from admin.consult.week import methods_text, to_week
-from admin.errors import error_page
+from admin.errors import error_page, staff_message
 from admin.forms import (
     form_text,
     parse_date,
@@ -253,7 +253,7 @@ async def slot_delete(request: Request) -> Response:
                     {"bookings": len(bookings), "action": action if bookings else ""},
                 )
         except rules.BookingError as exc:
-            errors.append(f"移動できませんでした: {exc.message}")
+            errors.append(f"移動できませんでした: {staff_message(exc)}")
         except slots.SlotChanged:
             errors.append("この枠に新しい予約が入りました。内容を確認してください。")
     if errors:
