@@ -148,15 +148,15 @@ class ScreenOrder:
     async def page_ids(self, offset: int, limit: int) -> tuple[list[int], int]:
         """The ids at [offset, offset + limit) of upcoming-then-past, and how many of them
         are upcoming."""
-        upcoming_total = await self.upcoming.count()
-        ids: list[int] = []
-        if offset < upcoming_total:
-            ids = [
-                int(str(i))
-                for i in await self.upcoming.offset(offset)
-                .limit(limit)
-                .values_list("id", flat=True)
-            ]
+        ids = [
+            int(str(i))
+            for i in await self.upcoming.offset(offset).limit(limit).values_list("id", flat=True)
+        ]
+        if len(ids) == limit:  # all upcoming: no count needed
+            return ids, len(ids)
+        # Where the upcoming part ends: known from a short page, else counted.
+        known = ids or offset == 0
+        upcoming_total = offset + len(ids) if known else await self.upcoming.count()
         upcoming_here = len(ids)
         if len(ids) < limit:
             rest = await (
