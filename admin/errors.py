@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ExceptionHandler
 
 from admin.pages import render
+from admin.sessions import COOKIE_NAME, load_session
 from shima.domain import consultation as booking_rules
 from shima.middleware import security_headers
 
@@ -107,12 +108,29 @@ def csrf_failure(request: Request) -> Response:
     return error_page(request, 403, title="リクエストを処理できませんでした", message=CSRF_MESSAGE)
 
 
+async def with_staff(request: Request) -> None:
+    """Before an error page no guard ran for (no such page, a refused form): the signed-in
+    staff member, if any, so the page shows in the admin's frame with its way back to the
+    dashboard, not the signed-out page pointing to the login."""
+    if getattr(request.state, "staff", None) is not None or not request.cookies.get(COOKIE_NAME):
+        return
+    try:
+        active = await load_session(request)
+    except Exception:  # the error page must not fail because the database does
+        log.warning("error page without the staff frame: session lookup failed")
+        return
+    if active is not None:
+        request.state.staff = active.staff
+        request.state.staff_session = active.session
+
+
 async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     headers = dict(exc.headers) if exc.headers else None
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=headers)
     if is_admin_path(request):
+        await with_staff(request)
         return error_page(request, exc.status_code, headers=headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 

@@ -77,7 +77,8 @@ class AdminAreas:
 
     @property
     def nav(self) -> tuple[NavItem, ...]:
-        return PLATFORM_NAV + tuple(item for area in self.areas for item in area.nav)
+        # The areas first (相談予約 leads: it is what the desk works in), then the platform.
+        return tuple(item for area in self.areas for item in area.nav) + PLATFORM_NAV
 
     @property
     def audit_labels(self) -> dict[str, str]:

@@ -22,9 +22,8 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from admin.auth import SAFE_METHODS, is_guarded, safe_next
-from admin.errors import error_page
+from admin.errors import error_page, with_staff
 from admin.forms import FieldTooLong, read_form
-from admin.sessions import load_session
 
 # Admin forms are small; this is far above any field's own limit (a 10,000-character note is
 # ~90 KB url-encoded), so an over-long field gets its form's own message, not this one.
@@ -100,10 +99,7 @@ async def refused_form(
             return response
         if response is not None and response.status_code < 400:  # e.g. the sign-in redirect
             return response
-    active = await load_session(request)
-    if active is not None:  # the error page in the admin's frame, not the anonymous one
-        request.state.staff = active.staff
-        request.state.staff_session = active.session
+    await with_staff(request)
     referer = urlsplit(request.headers.get("referer", ""))
     back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
     return error_page(

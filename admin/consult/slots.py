@@ -40,7 +40,7 @@ from shima.timeutil import JST, span_ja, today_jst
 
 # Free-text fields with their limits (the templates' maxlength): over-long values come back
 # with a message, never cut (admin.forms.too_long).
-SLOT_TEXT = {"counsellor": ("担当", 100), "note": ("備考", 200)}
+SLOT_TEXT = {"counsellor": ("担当", 100), "note": ("メモ", 200)}
 REASON_TEXT = {"reason": ("理由", REASON_MAX)}
 
 

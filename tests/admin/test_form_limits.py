@@ -56,7 +56,7 @@ async def test_over_long_slot_note_and_closure_reason_keep_the_typed_values(
     }
     response = await staff_client.post("/admin/consult/slots/new", data=slot_form)
     assert response.status_code == 400
-    assert "備考は200文字以内で入力してください（いま201文字です）。" in response.text
+    assert "メモは200文字以内で入力してください（いま201文字です）。" in response.text
     assert note in response.text and 'value="田中"' in response.text
     assert await ConsultationSlot.all().count() == 0
 

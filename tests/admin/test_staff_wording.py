@@ -57,3 +57,16 @@ async def test_the_dashboard_counts_consultations_and_names_only_what_is_to_come
     placeholder = text.split('class="placeholder"')[-1].split("</p>")[0]
     assert "相談予約" not in placeholder and "公開" not in placeholder
     assert "寺子屋・交流会" in placeholder
+
+
+async def test_a_missing_page_is_shown_to_signed_in_staff_in_the_admin(
+    staff_client: httpx2.AsyncClient, client: httpx2.AsyncClient
+) -> None:
+    response = await staff_client.get("/admin/consult/no-such-page")
+    assert response.status_code == 404
+    assert "ページが見つかりません" in response.text
+    assert "ダッシュボードへ戻る" in response.text and "ログイン画面へ" not in response.text
+    assert "島 花子" in response.text  # signed in: the admin's frame
+    client.cookies.clear()
+    anonymous = await client.get("/admin/consult/no-such-page")
+    assert anonymous.status_code == 404 and "ログイン画面へ" in anonymous.text
