@@ -30,6 +30,22 @@ TARGET_LABELS: dict[str, str] = {
     "staff": "スタッフ",
     "outbox_message": "メッセージ",
 }
+TARGET_URLS: dict[str, str] = {"resident": "/admin/residents/{id}"}
+
+# What kind of entry an action is (the audit page's 変更 / 閲覧 / ログイン tabs): the login
+# actions, then by the action's last part — `<area>.<thing>.<verb>`, a verb of VIEW_VERBS
+# is a view (an export too: data leaves the screen), anything else is a change.
+LOGIN_ACTIONS = frozenset({"login.success", "login.failure", "logout"})
+VIEW_VERBS = frozenset({"list", "view", "search", "week", "export", "today"})
+KINDS: dict[str, str] = {"change": "変更", "view": "閲覧", "login": "ログイン"}
+
+
+def action_kind(action: str) -> str:
+    if action in LOGIN_ACTIONS:
+        return "login"
+    return "view" if action.rsplit(".", 1)[-1] in VIEW_VERBS else "change"
+
+
 DETAIL_LABELS: dict[str, str] = {
     "q": "検索語",
     "page": "ページ",

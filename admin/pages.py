@@ -32,6 +32,8 @@ def render(
             if staff is not None and (staff.is_admin or not item.admin_only)
         ],
         "active": active,
+        # A refused form's notice (admin.routing), shown above the page it came back to.
+        "form_notice": getattr(request.state, "form_notice", ""),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(

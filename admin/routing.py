@@ -1,18 +1,33 @@
 """Admin routes are built through `route()`: every endpoint must be guarded
 (`staff_required` / `require_role`) unless it is listed in PUBLIC, so a new page — of the
-platform or of an area — cannot be left open by mistake."""
+platform or of an area — cannot be left open by mistake.
+
+`route()` also bounds every form body, in one place for every admin form (admin.forms):
+a body over the limit, or one the form parser refuses (too many fields, a part too large),
+never reaches the endpoint and never gets the server's English 「Content Too Large」. The
+same page comes back (a GET of it, with the notice on top) when the route has one, else the
+Japanese error page with a way back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Message
 
-from admin.auth import is_guarded
+from admin.auth import SAFE_METHODS, is_guarded, safe_next
+from admin.errors import error_page, with_staff
+from admin.forms import FieldTooLong, read_form
 
-MAX_FORM_BYTES = 64 * 1024  # admin forms are small
+# Admin forms are small; this is far above any field's own limit (a 10,000-character note is
+# ~90 KB url-encoded), so an over-long field gets its form's own message, not this one.
+MAX_FORM_BYTES = 256 * 1024
 
 PUBLIC = frozenset({"login"})  # route names reachable without a session
 
@@ -50,7 +65,75 @@ class IdConvertor(Convertor[int]):
 register_url_convertor("id", IdConvertor())
 
 
-def route(path: str, endpoint: Callable[..., Any], methods: list[str], name: str) -> Route:
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _page_request(request: Request) -> Request:
+    """The same URL as a GET, with the query of the page the form was on (the Referer, when
+    it is this path), so the form page comes back as the staff member opened it."""
+    query = request.scope.get("query_string", b"")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.path == request.url.path and referer.netloc == request.url.netloc:
+        query = referer.query.encode("latin-1", "ignore")
+    scope = {**request.scope, "method": "GET", "query_string": query}
+    return Request(scope, _no_body)
+
+
+async def refused_form(
+    request: Request, endpoint: Endpoint, notice: str, status_code: int, has_page: bool
+) -> Response:
+    """The page the form came from with `notice` on top, or the error page with a way back.
+    `request.state.form_notice` is shown by admin/base.html (admin.pages.render)."""
+    request.state.form_notice = notice
+    if has_page:
+        try:
+            response: Response | None = await endpoint(_page_request(request))
+        except FieldTooLong:
+            response = None
+        if response is not None and response.status_code < 300:  # the page itself
+            response.status_code = status_code
+            return response
+        if response is not None and response.status_code < 400:  # e.g. the sign-in redirect
+            return response
+    await with_staff(request)
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+    return error_page(
+        request, status_code, title="送信内容を受け付けませんでした", message=notice, back_href=back
+    )
+
+
+def limit_form_body(endpoint: Endpoint, max_bytes: int, *, has_page: bool) -> Endpoint:
+    """`endpoint` with its form bounded (admin.forms.read_form) and FieldTooLong answered."""
+
+    @functools.wraps(endpoint)  # keeps the guard mark
+    async def limited(request: Request) -> Response:
+        if request.method not in SAFE_METHODS:
+            problem = await read_form(request, max_bytes)
+            if problem:
+                return await refused_form(request, endpoint, problem, 413, has_page)
+        try:
+            return await endpoint(request)
+        except FieldTooLong as exc:
+            return await refused_form(request, endpoint, exc.message, 400, has_page)
+
+    return limited
+
+
+def route(
+    path: str,
+    endpoint: Callable[..., Any],
+    methods: list[str],
+    name: str,
+    *,
+    max_body: int = MAX_FORM_BYTES,
+) -> Route:
+    """A guarded admin route; `max_body` raises the form limit for a page that uploads."""
     if name not in PUBLIC and not is_guarded(endpoint):
         raise RuntimeError(f"admin route {path} is not guarded")
-    return Route(path, endpoint, methods=methods, name=name, max_body_size=MAX_FORM_BYTES)
+    limited = limit_form_body(endpoint, max_body, has_page="GET" in methods)
+    return Route(path, limited, methods=methods, name=name)

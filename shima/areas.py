@@ -109,7 +109,9 @@ def line_router(areas: Sequence[Area] = AREAS) -> Router:
 
 
 def admin_areas(areas: Sequence[Area] = AREAS) -> AdminAreas:
-    return AdminAreas([a.admin for a in areas if a.admin])
+    return AdminAreas(
+        [a.admin for a in areas if a.admin], planned=tuple(a.title for a in areas if not a.admin)
+    )
 
 
 # Housekeeping of the platform itself, run with the areas' jobs.

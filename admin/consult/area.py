@@ -10,10 +10,11 @@ from starlette.routing import BaseRoute
 
 from admin import audit
 from admin.consult import booking_new, bookings, bulk, closures, export, slots, week
-from admin.registry import AdminArea, DashboardPart, NavItem
+from admin.registry import AdminArea, Card, DashboardPart, NavItem
 from admin.routing import route
-from models.consultation import Booking, BookingStatus
-from shima.timeutil import jst_datetime, today_jst
+from models.consultation import Booking, BookingStatus, Topic
+from shima.domain import slots as slot_rules
+from shima.timeutil import jst_datetime, now, today_jst
 
 ACTION_LABELS = {
     "consult.booking.list": "相談予約一覧の閲覧",
@@ -32,6 +33,45 @@ ACTION_LABELS = {
     "consult.slot.delete": "相談枠の削除",
     "consult.closure.create": "休館日の登録",
     "consult.closure.delete": "休館日の削除",
+}
+
+
+TARGET_LABELS = {"booking": "相談予約", "slot": "相談枠", "closure": "休館日"}
+TARGET_URLS = {
+    "booking": "/admin/consult/bookings/{id}",
+    "slot": "/admin/consult/slots/{id}/edit",
+}
+DETAIL_LABELS = {
+    "slot": "相談枠",
+    "reason": "理由",
+    "status": "状態",
+    "topic": "相談内容",
+    "counsellor": "担当",
+    "from_booking": "変更前の予約",
+    "from_slot": "変更前の枠",
+    "to_slot": "変更後の枠",
+    "resident": "利用者",
+    "for": "目的",
+    "moved": "日時の変更",
+    "bookings": "予約数",
+    "action": "予約への対応",
+    "from": "期間（から）",
+    "to": "期間（まで）",
+    "created": "作成した枠",
+    "skipped_days": "作成しなかった日",
+    "duplicates": "重複のため作成しなかった枠",
+    "date": "日付",
+    "count": "件数",
+    "week": "週",
+}
+DETAIL_VALUES = {
+    "status": {s.value: s.label for s in BookingStatus},
+    "topic": {t.value: t.label for t in Topic},
+    "action": {
+        slot_rules.NOTIFY: "予約を残して利用者にお知らせ",
+        slot_rules.CANCEL: "予約をキャンセル",
+        slot_rules.MOVE: "予約を別の枠へ移動",
+    },
 }
 
 
@@ -54,6 +94,40 @@ async def dashboard_part(request: Request) -> DashboardPart:
     if todays:  # residents' names are on the page
         await audit.record(request, "dashboard.today", "booking", "", {"count": len(todays)})
     return DashboardPart("admin/consult/_today.html", {"todays": todays})
+
+
+async def kpis() -> list[Card]:
+    """事業の指標 of 相談予約: counts only."""
+    today = today_jst()
+    month = jst_datetime(today.replace(day=1))
+    this_month = {"slot__starts_at__gte": month, "slot__starts_at__lt": now()}
+    upcoming = await Booking.filter(status=BookingStatus.BOOKED, slot__starts_at__gte=now()).count()
+    attended = await Booking.filter(status=BookingStatus.ATTENDED, **this_month).count()
+    no_show = await Booking.filter(status=BookingStatus.NO_SHOW, **this_month).count()
+    since = today.replace(day=1).isoformat()
+    return [
+        Card(
+            "今後の相談予約",
+            upcoming,
+            "件",
+            f"/admin/consult/bookings?from={today}&status=booked",
+            "予約一覧へ",
+        ),
+        Card(
+            "今月の来所済み",
+            attended,
+            "件",
+            f"/admin/consult/bookings?from={since}&to={today}&status=attended",
+            "一覧へ",
+        ),
+        Card(
+            "今月の無断キャンセル",
+            no_show,
+            "件",
+            f"/admin/consult/bookings?from={since}&to={today}&status=no_show",
+            "一覧へ",
+        ),
+    ]
 
 
 def routes() -> list[BaseRoute]:
@@ -116,5 +190,10 @@ ADMIN = AdminArea(
     routes=routes,
     nav=(NavItem("consult", "相談予約", "/admin/consult/bookings"),),
     audit_labels=ACTION_LABELS,
+    target_labels=TARGET_LABELS,
+    target_urls=TARGET_URLS,
+    detail_labels=DETAIL_LABELS,
+    detail_values=DETAIL_VALUES,
     dashboard=dashboard_part,
+    kpis=kpis,
 )

@@ -12,7 +12,8 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.consult.bookings import delivered, to_detail
-from admin.forms import form_text, parse_int
+from admin.errors import staff_message
+from admin.forms import form_text, parse_int, short_text, too_long
 from admin.pages import render
 from admin.sessions import settings_of
 from line_app.notices import consult as consult_notices
@@ -39,15 +40,18 @@ async def booking_new(request: Request) -> Response:
     form: FormData | Mapping[str, str] = request.query_params
     if request.method == "POST":
         form = await request.form()
-    q = form_text(form, "q", 100)
+    q = short_text(form, "q", 100)
     resident_id = parse_int(form.get("resident"))
     resident = await Resident.get_or_none(id=resident_id) if resident_id else None
     if request.method == "POST" and resident is not None:
         slot_id = parse_int(form.get("slot"))
-        topic = form_text(form, "topic", 16)
-        method = form_text(form, "method", 16)
-        note = form_text(form, "note", NOTE_MAX)
-        if slot_id is None or topic not in Topic._value2member_map_:
+        topic = short_text(form, "topic", 16)
+        method = short_text(form, "method", 16)
+        [too_long_note] = too_long(form, {"note": ("メモ", NOTE_MAX)}) or [""]
+        note = "" if too_long_note else form_text(form, "note", NOTE_MAX)
+        if too_long_note:
+            error = too_long_note
+        elif slot_id is None or topic not in Topic._value2member_map_:
             error = "相談枠と相談内容を選んでください。"
         elif method not in Method._value2member_map_:
             error = "相談方法を選んでください。"
@@ -73,7 +77,7 @@ async def booking_new(request: Request) -> Response:
                         {"resident": resident.id, "slot": slot_id},
                     )
             except rules.BookingError as exc:
-                error = exc.message
+                error = staff_message(exc)
             else:
                 return to_detail(booking.id, delivered("created", resident))
     matches: list[Resident] = []

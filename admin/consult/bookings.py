@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
-from admin.forms import flash, form_text, parse_date, parse_int
+from admin.forms import flash, form_text, parse_date_range, parse_int
 from admin.listing import paginate
 from admin.pages import render
 from admin.sessions import settings_of
@@ -84,14 +84,18 @@ class BookingFilters:
     topic: Topic | None = None
     counsellor: str = ""
     q: str = ""
+    # What was wrong with the typed dates, in Japanese (a malformed date is not used).
+    problems: tuple[str, ...] = ()
 
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> BookingFilters:
         status = params.get("status", "")
         topic = params.get("topic", "")
+        dates = parse_date_range(params, what="相談日")
         return cls(
-            date_from=parse_date(params.get("from")),
-            date_to=parse_date(params.get("to")),
+            date_from=dates.start,
+            date_to=dates.end,
+            problems=dates.problems,
             status=BookingStatus(status) if status in BookingStatus._value2member_map_ else None,
             topic=Topic(topic) if topic in Topic._value2member_map_ else None,
             counsellor=params.get("counsellor", "").strip()[:100],
@@ -141,11 +145,50 @@ class BookingFilters:
 SLOT_TIME_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def ordered_by_slot_time(bookings: QuerySet[Booking], filters: BookingFilters) -> QuerySet[Booking]:
-    """Newest consultation first; see SLOT_TIME_FLOOR."""
-    if filters.date_from is None:
-        bookings = bookings.filter(slot__starts_at__gte=SLOT_TIME_FLOOR)
-    return bookings.order_by("-slot__starts_at", "-id")
+@dataclass(frozen=True)
+class ScreenOrder:
+    """The order of the list and of its CSV: consultations from today (JST) on, soonest
+    first, then the earlier ones, most recent first. Each part is one index-ordered query
+    on slots.starts_at (see SLOT_TIME_FLOOR)."""
+
+    upcoming: QuerySet[Booking]  # ascending
+    past: QuerySet[Booking]  # descending
+    boundary: datetime  # the start of today, JST
+
+    @classmethod
+    def of(cls, bookings: QuerySet[Booking]) -> ScreenOrder:
+        boundary = jst_datetime(today_jst())
+        return cls(
+            upcoming=bookings.filter(slot__starts_at__gte=boundary).order_by(
+                "slot__starts_at", "id"
+            ),
+            past=bookings.filter(
+                slot__starts_at__gte=SLOT_TIME_FLOOR, slot__starts_at__lt=boundary
+            ).order_by("-slot__starts_at", "-id"),
+            boundary=boundary,
+        )
+
+    async def page_ids(self, offset: int, limit: int) -> tuple[list[int], int]:
+        """The ids at [offset, offset + limit) of upcoming-then-past, and how many of them
+        are upcoming."""
+        ids = [
+            int(str(i))
+            for i in await self.upcoming.offset(offset).limit(limit).values_list("id", flat=True)
+        ]
+        if len(ids) == limit:  # all upcoming: no count needed
+            return ids, len(ids)
+        # Where the upcoming part ends: known from a short page, else counted.
+        known = ids or offset == 0
+        upcoming_total = offset + len(ids) if known else await self.upcoming.count()
+        upcoming_here = len(ids)
+        if len(ids) < limit:
+            rest = await (
+                self.past.offset(max(0, offset - upcoming_total))
+                .limit(limit - len(ids))
+                .values_list("id", flat=True)
+            )
+            ids += [int(str(i)) for i in rest]
+        return ids, upcoming_here
 
 
 async def counsellors() -> list[str]:
@@ -206,17 +249,10 @@ async def booking_list(request: Request) -> Response:
     filters = BookingFilters.from_query(request.query_params)
     bookings = filters.apply(Booking.all())
     page = paginate(request, await bookings.count())
-    # Two steps: the page's ids from a narrow, index-ordered query, then those rows whole.
-    ids = (
-        await ordered_by_slot_time(bookings, filters)
-        .offset(page.offset)
-        .limit(page.per_page)
-        .values_list("id", flat=True)
-    )
-    by_id = {
-        b.id: b for b in await Booking.filter(id__in=list(ids)).select_related("slot", "resident")
-    }
-    rows = [by_id[int(str(i))] for i in ids if int(str(i)) in by_id]
+    # Two steps: the page's ids from narrow, index-ordered queries, then those rows whole.
+    ids, upcoming_here = await ScreenOrder.of(bookings).page_ids(page.offset, page.per_page)
+    by_id = {b.id: b for b in await Booking.filter(id__in=ids).select_related("slot", "resident")}
+    rows = [by_id[i] for i in ids if i in by_id]
     await audit.record(
         request,
         "consult.booking.list",
@@ -229,6 +265,7 @@ async def booking_list(request: Request) -> Response:
         "admin/consult/bookings.html",
         {
             "bookings": rows,
+            "upcoming_here": upcoming_here,  # rows before it are from today on
             "filters": filters,
             "statuses": list(BookingStatus),
             "topics": list(Topic),

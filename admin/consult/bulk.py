@@ -12,9 +12,9 @@ from tortoise.transactions import in_transaction
 
 from admin import audit
 from admin.auth import staff_required
-from admin.consult.slots import chosen_methods, form_page, form_values
+from admin.consult.slots import SLOT_TEXT, chosen_methods, form_page, form_values
 from admin.consult.week import week_start
-from admin.forms import form_text, parse_date, parse_int, parse_time
+from admin.forms import form_text, parse_date, parse_int, parse_time, short_text, too_long
 from models.consultation import Method
 from shima.domain import slots
 from shima.timeutil import WEEKDAYS_JA, short_date, today_jst
@@ -52,12 +52,12 @@ def summary(plan: slots.PatternPlan) -> str:
 
 
 def parse_bulk_form(form: FormData) -> tuple[slots.WeeklyPattern | None, list[str]]:
-    errors = []
-    first = parse_date(form_text(form, "date_from", 10))
-    last = parse_date(form_text(form, "date_to", 10))
+    errors = too_long(form, SLOT_TEXT)
+    first = parse_date(short_text(form, "date_from", 10))
+    last = parse_date(short_text(form, "date_to", 10))
     weekdays = {int(v) for v in form.getlist("weekdays") if v in {str(i) for i in range(7)}}
-    start = parse_time(form_text(form, "start", 5))
-    end = parse_time(form_text(form, "end", 5))
+    start = parse_time(short_text(form, "start", 5))
+    end = parse_time(short_text(form, "end", 5))
     minutes = parse_int(form.get("duration"), None)
     capacity = parse_int(form.get("capacity"), None)
     methods = chosen_methods(form)

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from admin import audit
 from admin.auth import staff_required
-from admin.forms import flash, form_text, parse_date
+from admin.forms import flash, form_text, parse_date, short_text, too_long, typed_text
 from admin.pages import render
 from models.consultation import Closure
 from shima.domain import calendar
@@ -20,6 +20,7 @@ from shima.domain.calendar import holiday_name
 from shima.timeutil import short_date, today_jst
 
 CLOSURES_PATH = "/admin/consult/closures"
+REASON_MAX = 100
 OUTCOMES: dict[str, tuple[str, str]] = {
     "closure_added": ("success", "休館日を登録しました。"),
     "closure_deleted": ("success", "休館日を削除しました。"),
@@ -34,14 +35,15 @@ async def closure_list(request: Request) -> Response:
     warning = ""
     if request.method == "POST":
         form = await request.form()
-        day = parse_date(form_text(form, "date", 10))
-        reason = form_text(form, "reason", 100)
-        values = {"date": form_text(form, "date", 10), "reason": reason}
+        day = parse_date(short_text(form, "date", 10))
+        values = {"date": short_text(form, "date", 10), "reason": typed_text(form, "reason")}
+        errors = too_long(form, {"reason": ("理由", REASON_MAX)})
+        reason = "" if errors else form_text(form, "reason", REASON_MAX)
         if day is None:
             errors.append("日付を入力してください。")
-        if not reason:
+        if not reason and not errors:
             errors.append("理由を入力してください（例：施設点検）。")
-        if day is not None and reason:
+        if day is not None and reason and not errors:
             try:
                 async with in_transaction():
                     closure = await calendar.add_closure(day, reason)
@@ -70,6 +72,7 @@ async def closure_list(request: Request) -> Response:
         {
             "closures": closures,
             "values": values,
+            "reason_max": REASON_MAX,
             "errors": errors,
             "warning_day": warning,
             "today": today,

@@ -1,16 +1,21 @@
-"""The bookings CSV export (the list's filters; streamed, never the whole table in memory)."""
+"""The bookings CSV export: the list's filters and the list's order (admin.consult.bookings
+ScreenOrder: from today on soonest first, then earlier ones most recent first); streamed,
+never the whole table in memory."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from admin import audit
 from admin.auth import staff_required
-from admin.consult.bookings import BookingFilters
+from admin.consult.bookings import BookingFilters, ScreenOrder
 from admin.csv_export import csv_response
 from models.consultation import BookedBy, Booking, BookingStatus, Method, Topic
 from shima.timeutil import JST, today_jst
@@ -38,37 +43,50 @@ CSV_HEADER = (
 # ---------- CSV export ----------
 
 
-async def export_rows(filters: BookingFilters) -> AsyncIterator[Sequence[object]]:
-    """Rows for the CSV, fetched EXPORT_BATCH at a time by id (keyset: no OFFSET, never
-    the whole table in memory)."""
-    last_id = 0
-    base = filters.apply(Booking.all())
+FIELDS = (
+    "id",
+    "slot__starts_at",
+    "slot__ends_at",
+    "slot__counsellor",
+    "resident_id",
+    "resident__display_name",
+    "topic",
+    "method",
+    "status",
+    "note",
+    "booked_by",
+    "created_at",
+    "cancelled_at",
+    "cancel_reason",
+    "phone",
+)
+
+
+async def _keyset(part: QuerySet[Booking], ascending: bool) -> AsyncIterator[dict[str, Any]]:
+    """`part`'s rows in its (slot start, id) order, EXPORT_BATCH at a time: each batch starts
+    after the last row of the one before (keyset, no OFFSET)."""
+    after: tuple[datetime, int] | None = None
     while True:
-        batch = (
-            await base.filter(id__gt=last_id)
-            .order_by("id")
-            .limit(EXPORT_BATCH)
-            .values(
-                "id",
-                "slot__starts_at",
-                "slot__ends_at",
-                "slot__counsellor",
-                "resident_id",
-                "resident__display_name",
-                "topic",
-                "method",
-                "status",
-                "note",
-                "booked_by",
-                "created_at",
-                "cancelled_at",
-                "cancel_reason",
-                "phone",
-            )
-        )
-        if not batch:
-            return
+        query = part
+        if after is not None:
+            at, last_id = after
+            beyond = "gt" if ascending else "lt"
+            later: dict[str, Any] = {f"slot__starts_at__{beyond}": at}
+            tie: dict[str, Any] = {"slot__starts_at": at, f"id__{beyond}": last_id}
+            query = query.filter(Q(**later) | Q(**tie))
+        batch = await query.limit(EXPORT_BATCH).values(*FIELDS)
         for row in batch:
+            yield row
+        if len(batch) < EXPORT_BATCH:
+            return
+        after = (batch[-1]["slot__starts_at"], batch[-1]["id"])
+
+
+async def export_rows(filters: BookingFilters) -> AsyncIterator[Sequence[object]]:
+    """Rows for the CSV in the list's order (never the whole table in memory)."""
+    order = ScreenOrder.of(filters.apply(Booking.all()))
+    for part, ascending in ((order.upcoming, True), (order.past, False)):
+        async for row in _keyset(part, ascending):
             starts: datetime = row["slot__starts_at"].astimezone(JST)
             ends: datetime = row["slot__ends_at"].astimezone(JST)
             cancelled = row["cancelled_at"]
@@ -90,7 +108,6 @@ async def export_rows(filters: BookingFilters) -> AsyncIterator[Sequence[object]
                 row["cancel_reason"],
                 row["phone"] or "",
             )
-        last_id = batch[-1]["id"]
 
 
 @staff_required

@@ -18,8 +18,16 @@ from admin.auth import staff_required
 from admin.consult.booking_new import BOOKABLE_DAYS
 from admin.consult.bookings import REASON_MAX, cancel_and_notify, move_and_notify
 from admin.consult.week import methods_text, to_week
-from admin.errors import error_page
-from admin.forms import form_text, parse_date, parse_int, parse_time
+from admin.errors import error_page, staff_message
+from admin.forms import (
+    form_text,
+    parse_date,
+    parse_int,
+    parse_time,
+    short_text,
+    too_long,
+    typed_text,
+)
 from admin.pages import render
 from admin.sessions import settings_of
 from line_app.notices import consult as consult_notices
@@ -31,6 +39,11 @@ from shima.timeutil import JST
 
 # ---------- The slot form (single create and edit) ----------
 
+# Free-text fields with their limits (the templates' maxlength): over-long values come back
+# with a message, never cut (admin.forms.too_long).
+SLOT_TEXT = {"counsellor": ("担当", 100), "note": ("メモ", 200)}
+REASON_TEXT = {"reason": ("理由", REASON_MAX)}
+
 
 def chosen_methods(form: FormData | Mapping[str, Any]) -> tuple[Method, ...]:
     values = form.getlist("methods") if isinstance(form, FormData) else form.get("methods", [])
@@ -39,10 +52,10 @@ def chosen_methods(form: FormData | Mapping[str, Any]) -> tuple[Method, ...]:
 
 
 def parse_slot_form(form: FormData) -> tuple[SlotSpec | None, list[str]]:
-    errors = []
-    day = parse_date(form_text(form, "date", 10))
-    start = parse_time(form_text(form, "start", 5))
-    end = parse_time(form_text(form, "end", 5))
+    errors = too_long(form, SLOT_TEXT)
+    day = parse_date(short_text(form, "date", 10))
+    start = parse_time(short_text(form, "start", 5))
+    end = parse_time(short_text(form, "end", 5))
     capacity = parse_int(form.get("capacity"), None)
     methods = chosen_methods(form)
     if day is None:
@@ -167,9 +180,10 @@ async def slot_edit(request: Request) -> Response:
     form = await request.form()
     context["values"] = form_values(form)
     data, errors = parse_slot_form(form)
-    action = form_text(form, "booking_action", 16)
-    reason = form_text(form, "reason", REASON_MAX)
-    if data is not None:
+    errors += too_long(form, REASON_TEXT)
+    action = short_text(form, "booking_action", 16)
+    reason = "" if errors else form_text(form, "reason", REASON_MAX)
+    if data is not None and not errors:
         errors = await slots.edit_problems(slot, bookings, data, action, reason)
     if errors or data is None:
         return form_page(request, "admin/consult/slot_form.html", context, errors)
@@ -226,11 +240,16 @@ async def slot_delete(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "admin/consult/slot_delete.html", context, active="consult_slots")
     form = await request.form()
-    action = form_text(form, "booking_action", 16)
-    reason = form_text(form, "reason", REASON_MAX)
+    action = short_text(form, "booking_action", 16)
     target = parse_int(form.get("target"))
-    context["values"] = {"booking_action": action, "reason": reason, "target": target}
-    errors = slots.removal_problems(bookings, action, reason, target)
+    context["values"] = {
+        "booking_action": action,
+        "reason": typed_text(form, "reason"),
+        "target": target,
+    }
+    errors = too_long(form, REASON_TEXT)
+    reason = "" if errors else form_text(form, "reason", REASON_MAX)
+    errors = errors or slots.removal_problems(bookings, action, reason, target)
     if not errors:
         try:
             async with in_transaction():
@@ -248,7 +267,7 @@ async def slot_delete(request: Request) -> Response:
                     {"bookings": len(bookings), "action": action if bookings else ""},
                 )
         except rules.BookingError as exc:
-            errors.append(f"移動できませんでした: {exc.message}")
+            errors.append(f"移動できませんでした: {staff_message(exc)}")
         except slots.SlotChanged:
             errors.append("この枠に新しい予約が入りました。内容を確認してください。")
     if errors:

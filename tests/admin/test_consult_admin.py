@@ -466,7 +466,7 @@ async def test_staff_book_on_behalf_of_a_resident(
         "note": "電話で受付",
     }
     refused = await staff_client.post(f"{BOOKINGS}/new", data=form)
-    assert refused.status_code == 400 and "その相談方法をお選びいただけません" in refused.text
+    assert refused.status_code == 400 and "選んだ相談方法を受け付けていません" in refused.text
     response = await staff_client.post(f"{BOOKINGS}/new", data={**form, "method": "phone"})
     assert response.status_code == 303
     booking = await Booking.get(resident_id=who.id)
