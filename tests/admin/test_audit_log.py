@@ -53,7 +53,9 @@ async def test_views_are_separated_from_changes(admin_client: httpx2.AsyncClient
     booking = await past_booking()
     detail = f"{BOOKINGS}/{booking.id}"
     csrf = await page_csrf(admin_client, detail)  # a view (相談予約詳細の閲覧)
-    await admin_client.post(f"{detail}/mark", data={"csrf_token": csrf, "status": "no_show", "confirm": "yes"})
+    await admin_client.post(
+        f"{detail}/mark", data={"csrf_token": csrf, "status": "no_show", "confirm": "yes"}
+    )
 
     changes = (await admin_client.get(AUDIT, params={"kind": "change"})).text
     assert '<td data-label="操作">相談予約の来所記録</td>' in changes
