@@ -14,7 +14,9 @@ from admin.auth import is_guarded
 
 MAX_FORM_BYTES = 64 * 1024  # admin forms are small
 
-PUBLIC = frozenset({"login"})  # route names reachable without a session
+# Route names reachable without a session: the login page, and the pictures staff send in
+# the chat (LINE fetches them; each is at a name of 192 random bits).
+PUBLIC = frozenset({"login", "chat_media_public"})
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
 

@@ -183,6 +183,11 @@ async def deliver_batch(rows: list[OutboxMessage], line: LineClient, settings: S
                 attempts=F("attempts") + 1,
                 last_error=None,
             )
+    delivered = {i for ids in sent.values() for i in ids}
+    if delivered:
+        from line_app import chat  # the chat log of what the account sent (no import cycle)
+
+        await chat.record_delivered([r for r in rows if r.id in delivered])
 
 
 def _reply_is_fresh(row: OutboxMessage, at: datetime) -> bool:

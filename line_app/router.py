@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from line_app import state
+from line_app import chat, state
 from line_app.flows import greeting
 from line_app.flows.menu import BACK_WORDS, CANCEL_WORDS, MENU_WORDS, MYPAGE, Menu, MenuItem
 from line_app.flows.mypage import MyPageFlow, MyPageSection
@@ -60,6 +60,7 @@ class Router:
             await self._postback(turn)
         else:
             await self._message(turn)
+            await chat.record_inbound(turn)  # the chat log, for staff (個別チャット)
 
     async def _postback(self, turn: Turn) -> None:
         postback = turn.payload.get("postback") or {}
@@ -86,7 +87,7 @@ class Router:
     async def _message(self, turn: Turn) -> None:
         message = turn.payload.get("message") or {}
         if message.get("type") != "text":
-            self.menu.unsupported_message(turn)
+            await chat.hand_over(turn, self.menu.actions())  # pictures, stickers: to the desk
             return
         typed = str(message.get("text", "")).strip()
         if typed in CANCEL_WORDS:
@@ -102,7 +103,7 @@ class Router:
             return
         item = self.menu.match_keyword(typed)
         if item is None:
-            self.menu.not_understood(turn)
+            await chat.hand_over(turn, self.menu.actions())  # no flow takes it: to the desk
         elif item.flow in self.flows:
             await self.flows[item.flow].on_postback(turn, {"flow": item.flow}, None)
         else:
