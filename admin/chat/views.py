@@ -208,16 +208,23 @@ async def send_image(request: Request) -> Response:
         return error_page(request, 404, title="利用者が見つかりません")
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("image")
+    try:
+        data = (
+            await upload.read(images.MAX_UPLOAD_BYTES + 1)
+            if isinstance(upload, UploadFile)
+            else b""
+        )
+    finally:
+        await form.close()
     if not resident.is_following:
         return await _after_send(request, resident, chat_notices.Sent(ok=False, blocked=True))
-    if not isinstance(upload, UploadFile):
-        return _back(resident, "bad_image")
-    data = await upload.read(images.MAX_UPLOAD_BYTES + 1)
     try:
         name = images.store(data)
     except images.NotAnImage:
         return _back(resident, "bad_image")
-    base = str(request.base_url).rstrip("/")
+    # LINE fetches pictures over https only: this host, as the request named it (checked
+    # against SHIMA_ALLOWED_HOSTS), always https (TLS ends at the proxy in production).
+    base = str(request.base_url.replace(scheme="https")).rstrip("/")
     original = f"{base}/admin/chat/public/{name}.jpg"
     preview = f"{base}/admin/chat/public/{name}_p.jpg"
     nonce = form_text(form, "nonce", 64) or secrets.token_urlsafe(18)
