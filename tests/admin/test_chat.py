@@ -124,9 +124,7 @@ async def test_quiet_period_ends_and_the_hand_over_answers_again(
 ) -> None:
     resident = await follow(staff_client, fake_line, worker, "Uchat2")
     await say(staff_client, fake_line, worker, "Uchat2", "質問があります")
-    await ChatThread.filter(resident_id=resident.id).update(
-        handover_at=now() - timedelta(hours=4)
-    )
+    await ChatThread.filter(resident_id=resident.id).update(handover_at=now() - timedelta(hours=4))
     before = len(fake_line.delivered("Uchat2"))
     await say(staff_client, fake_line, worker, "Uchat2", "もうひとつ質問です")
     assert len(fake_line.delivered("Uchat2")) == before + 1
@@ -312,9 +310,7 @@ async def test_saved_replies_crud_and_sending_one(
     await worker.drain()
     assert fake_line.delivered("Uchat8")[-1].messages[0]["text"] == "URL: https://meet.example.jp/b"
 
-    deleted = await client.post(
-        f"/admin/chat/replies/{reply.id}/delete", data={"csrf_token": csrf}
-    )
+    deleted = await client.post(f"/admin/chat/replies/{reply.id}/delete", data={"csrf_token": csrf})
     assert deleted.status_code == 303
     assert not await SavedReply.exists(id=reply.id)
 
