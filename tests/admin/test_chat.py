@@ -351,3 +351,13 @@ async def test_views_are_audited_and_text_stays_out_of_the_log(
     poll = await client.get(f"/admin/chat/{resident.id}/messages", params={"after": "0"})
     assert poll.status_code == 200 and "ひみつの内容です" in poll.json()["html"]
     assert "ひみつの内容" not in caplog.text
+
+
+async def test_demo_conversations_are_seeded_once(db: str) -> None:
+    from admin.chat import demo
+
+    assert await demo.seed_demo() == "チャット 2件、定型文 3件"
+    count = await ChatMessage.all().count()
+    assert await demo.seed_demo() == ""  # idempotent
+    assert await ChatMessage.all().count() == count
+    assert await ChatThread.filter(unread__gt=0).count() == 1
