@@ -122,17 +122,19 @@ def handover_text(turn: Turn) -> str:
 
 
 async def hand_over(turn: Turn, menu_actions: list[Action]) -> None:
-    """A message no flow takes: pass it to the desk. The bot says so at most once per
-    HANDOVER_QUIET (and never while スタッフ対応中), so staff can answer later messages by
-    reply; staff see the message as unread."""
+    """A message no flow takes: pass it to the desk (staff see it as unread). The bot says
+    so at most once per HANDOVER_QUIET (and never while スタッフ対応中), so staff can answer
+    later messages by reply."""
     thread = await thread_of(turn.resident)
     at = now()
-    if thread.staff_handling:
-        return
-    if thread.handover_at is not None and at - thread.handover_at < HANDOVER_QUIET:
-        return
-    await ChatThread.filter(id=thread.id).update(handover_at=at)
-    turn.reply(text(handover_text(turn), menu_actions))
+    update: dict[str, Any] = {"unread": F("unread") + 1}  # staff should read this one
+    answer = not thread.staff_handling and (
+        thread.handover_at is None or at - thread.handover_at >= HANDOVER_QUIET
+    )
+    if answer:
+        update["handover_at"] = at
+        turn.reply(text(handover_text(turn), menu_actions))
+    await ChatThread.filter(id=thread.id).update(**update)
 
 
 def _describe(message: dict[str, Any]) -> tuple[ChatKind, str]:
@@ -165,7 +167,9 @@ async def record_inbound(turn: Turn) -> None:
         image_path=stored_image(message_id) if kind == ChatKind.IMAGE and message_id else "",
         line_message_id=message_id,
     )
-    update: dict[str, Any] = {"last_message_at": now(), "unread": F("unread") + 1}
+    # Unread counts only what no flow took (hand_over): keyword and flow steps are logged
+    # for context but need no one's attention.
+    update: dict[str, Any] = {"last_message_at": now()}
     if turn.event.reply_token and not turn.replies:
         update.update(
             reply_token=turn.event.reply_token,

@@ -153,6 +153,9 @@ async def test_staff_handling_pauses_the_fallback_but_not_keywords(
     last = fake_line.delivered("Uchat3")[-1]
     assert len(fake_line.delivered("Uchat3")) == before + 1
     assert "ご相談の内容をお選びください" in str(last.messages)
+    # Only what no flow took is unread: the keyword started a flow and needs no one.
+    thread = await ChatThread.get(resident_id=resident.id)
+    assert thread.unread == 1
 
 
 async def test_staff_reply_goes_by_reply_then_push_and_a_double_submit_sends_once(
