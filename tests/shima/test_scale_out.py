@@ -34,7 +34,8 @@ BIN = Path(sys.executable).parent
 RESIDENTS = 60
 PER_RESIDENT = 4  # 240 events
 RACERS = 12
-TEXTS = ("こんにちは", "ありがとうございます", "よろしくお願いします", "教えてください")
+# Words answered every time (free text goes to the desk and is answered once per while).
+TEXTS = ("メニュー", "ヘルプ", "使い方", "はじめに")
 
 
 class Cluster:
