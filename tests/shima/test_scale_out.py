@@ -34,8 +34,8 @@ BIN = Path(sys.executable).parent
 RESIDENTS = 60
 PER_RESIDENT = 4  # 240 events
 RACERS = 12
-# Words answered every time (free text goes to the desk and is answered once per while).
-TEXTS = ("メニュー", "ヘルプ", "使い方", "はじめに")
+# Keywords answered every time (free text goes to the desk, answered once per while).
+TEXTS = ("寺子屋", "マーケット", "アンケート", "お知らせ")
 
 
 class Cluster:
