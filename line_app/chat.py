@@ -223,3 +223,33 @@ async def record_delivered(rows: Sequence[OutboxMessage]) -> None:
             )
     if entries:
         await ChatMessage.bulk_create(entries)
+
+
+REFETCH_WITHIN = timedelta(hours=6)  # LINE keeps a message's content only for a while
+REFETCH_BATCH = 10
+
+
+async def fill_missing_images(line: LineClient) -> int:
+    """Pictures a batch could not fetch at once: asked again by the worker's schedule loop
+    (outside any transaction), a few per round, for REFETCH_WITHIN."""
+    due = (
+        await ChatMessage.filter(
+            direction=Direction.IN,
+            kind=ChatKind.IMAGE,
+            image_path="",
+            line_message_id__not_isnull=True,
+            created_at__gte=now() - REFETCH_WITHIN,
+        )
+        .order_by("-id")
+        .limit(REFETCH_BATCH)
+        .values_list("id", "line_message_id")
+    )
+    filled = 0
+    for row_id, message_id in due:
+        if not stored_image(str(message_id)) and not await _fetch(line, str(message_id)):
+            continue
+        name = stored_image(str(message_id))
+        if name:
+            await ChatMessage.filter(id=row_id, image_path="").update(image_path=name)
+            filled += 1
+    return filled

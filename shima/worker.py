@@ -153,6 +153,10 @@ class Worker:
             await profiles.fill_missing(self.line)
         except Exception:
             log.exception("filling display names failed")
+        try:
+            await chat.fill_missing_images(self.line)
+        except Exception:
+            log.exception("fetching residents' pictures again failed")
         return queued
 
     # -- inbox -------------------------------------------------------------------------

@@ -82,4 +82,4 @@ async def seed_demo() -> str:
         parts.append(f"チャット {conversations}件")
     if added:
         parts.append(f"定型文 {added}件")
-    return "、".join(parts)
+    return ", ".join(parts)  # as `shima seed-demo` joins the areas

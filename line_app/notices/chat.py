@@ -96,9 +96,9 @@ async def send(
             token = deadline = None
             if thread is not None and _token_fresh(thread, at):
                 # Single use: only one staff message may take it (a conditional update).
-                taken = await ChatThread.filter(id=thread.id, reply_token_used=False).update(
-                    reply_token_used=True
-                )
+                taken = await ChatThread.filter(
+                    id=thread.id, reply_token=thread.reply_token, reply_token_used=False
+                ).update(reply_token_used=True)
                 if taken:
                     token, deadline = thread.reply_token, thread.reply_deadline
             rows = await outbox.enqueue(

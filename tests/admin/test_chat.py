@@ -18,6 +18,7 @@ from PIL import Image
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from models.chat import ChatMessage, ChatThread, SavedReply
+from models.consultation import Booking, Method, Topic
 from models.residents import Resident
 from shima.settings import Settings
 from shima.timeutil import now
@@ -349,8 +350,14 @@ async def test_views_are_audited_and_text_stays_out_of_the_log(
     await say(client, fake_line, worker, "Uchat10", "ひみつの内容です")
     await open_chat(client, resident)
     assert await AuditLog.exists(action="chat.view", target_id=str(resident.id))
+    [slot, *_] = await make_slots()
+    booking = await Booking.create(
+        resident=resident, slot=slot, topic=Topic.SALES, method=Method.ONLINE
+    )
     detail = await client.get(f"/admin/residents/{resident.id}")
     assert "ひみつの内容です" in detail.text and f"/admin/chat/{resident.id}" in detail.text
+    assert f"/admin/consult/bookings/{booking.id}" in detail.text  # their bookings too
+    assert Topic.SALES.label in detail.text
     poll = await client.get(f"/admin/chat/{resident.id}/messages", params={"after": "0"})
     assert poll.status_code == 200 and "ひみつの内容です" in poll.json()["html"]
     assert "ひみつの内容" not in caplog.text
@@ -359,8 +366,26 @@ async def test_views_are_audited_and_text_stays_out_of_the_log(
 async def test_demo_conversations_are_seeded_once(db: str) -> None:
     from admin.chat import demo
 
-    assert await demo.seed_demo() == "チャット 2件、定型文 3件"
+    assert await demo.seed_demo() == "チャット 2件, 定型文 3件"
     count = await ChatMessage.all().count()
     assert await demo.seed_demo() == ""  # idempotent
     assert await ChatMessage.all().count() == count
     assert await ChatThread.filter(unread__gt=0).count() == 1
+
+
+async def test_a_picture_line_could_not_give_at_once_is_fetched_later(
+    staff_client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+) -> None:
+    client = staff_client
+    resident = await follow(client, fake_line, worker, "Uchat11")
+    token = fake_line.issue_reply_token("Uchat11")
+    await events.post(client, SECRET, image_event("Uchat11", token, "46002"))
+    await worker.drain()  # LINE has no content for it yet (404)
+    page, _, _ = await open_chat(client, resident)
+    assert "画像（取得できませんでした）" in page
+    picture = jpeg_bytes("green")
+    fake_line.add_content("46002", picture)
+    await worker.run_schedule_once()
+    page, _, _ = await open_chat(client, resident)
+    assert 'src="/admin/chat/media/in/46002.jpg"' in page
+    assert (await client.get("/admin/chat/media/in/46002.jpg")).content == picture
