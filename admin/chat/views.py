@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 from starlette.datastructures import UploadFile
+from tortoise.functions import Max
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
@@ -69,8 +70,28 @@ async def chat_list(request: Request) -> Response:
     )
     await audit.record(request, "chat.list", "resident", "", {"page": page.number})
     return render(
-        request, "admin/chat/list.html", {"threads": threads, "page": page}, active="chat"
+        request,
+        "admin/chat/list.html",
+        {
+            "threads": threads,
+            "page": page,
+            "latest": await _latest([t.resident_id for t in threads]),
+        },
+        active="chat",
     )
+
+
+async def _latest(resident_ids: list[int]) -> dict[int, ChatMessage]:
+    """Each resident's latest message (two queries for a page of threads)."""
+    if not resident_ids:
+        return {}
+    last_ids = (
+        await ChatMessage.filter(resident_id__in=resident_ids)
+        .group_by("resident_id")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    return {m.resident_id: m for m in await ChatMessage.filter(id__in=list(last_ids))}
 
 
 async def _messages(resident: Resident, after: int = 0) -> list[dict[str, Any]]:

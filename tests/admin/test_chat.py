@@ -110,6 +110,7 @@ async def test_unmatched_text_is_handed_over_once_and_shown_unread(
     listing = await client.get("/admin/chat")
     assert listing.status_code == 200
     assert "未読 2" in listing.text
+    assert "カメラはオフでも大丈夫ですか" in listing.text  # the latest message, as a preview
     page, _, _ = await open_chat(client, resident)
     assert "来週のオンラインはスマホでも参加できますか" in page
     assert "カメラはオフでも大丈夫ですか" in page
