@@ -10,9 +10,9 @@ import secrets
 from typing import Any
 
 from starlette.datastructures import UploadFile
-from tortoise.functions import Max
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from tortoise.functions import Max
 
 from admin import audit
 from admin.auth import current_staff, staff_required
