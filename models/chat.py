@@ -34,6 +34,7 @@ class ChatMessage(Model):
     resident: fields.ForeignKeyRelation[Resident] = fields.ForeignKeyField(
         "models.Resident", related_name=False, on_delete=fields.CASCADE
     )
+    resident_id: int
     direction = fields.CharEnumField(Direction, max_length=8)
     sender = fields.CharEnumField(Sender, max_length=16)
     staff_id = fields.IntField(null=True)  # who wrote it (sender staff)
@@ -58,6 +59,7 @@ class ChatThread(Model):
     resident: fields.OneToOneRelation[Resident] = fields.OneToOneField(
         "models.Resident", related_name=False, on_delete=fields.CASCADE
     )
+    resident_id: int
     last_message_at = fields.DatetimeField(db_index=True)
     unread = fields.IntField(default=0)
     staff_handling = fields.BooleanField(default=False)  # スタッフ対応中: no fallback answers
