@@ -12,6 +12,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Max
 
 from admin import audit
@@ -263,9 +264,12 @@ async def set_handling(request: Request) -> Response:
     form = await request.form()
     on = form.get("on") == "1"
     if not await ChatThread.filter(resident_id=resident.id).update(staff_handling=on):
-        await ChatThread.create(
-            resident_id=resident.id, last_message_at=resident.created_at, staff_handling=on
-        )
+        try:
+            await ChatThread.create(
+                resident_id=resident.id, last_message_at=resident.created_at, staff_handling=on
+            )
+        except IntegrityError:  # their first message created it meanwhile
+            await ChatThread.filter(resident_id=resident.id).update(staff_handling=on)
     await audit.record(request, "chat.handling", "resident", resident.id, {"on": on})
     return _back(resident, "handling_on" if on else "handling_off")
 
