@@ -13,11 +13,14 @@ from admin.auth import staff_required
 from admin.errors import error_page
 from admin.listing import page_of
 from admin.pages import render
+from models.chat import ChatMessage, ChatThread
+from models.consultation import Booking
 from models.inbox import InboxEvent
 from models.outbox import OutboxMessage
 from models.residents import Resident
 
 RECENT = 20  # events and messages shown on the detail page
+CHAT_PREVIEW = 5  # the latest chat messages shown there (the whole conversation: チャット)
 
 EVENT_LABELS = {
     "follow": "友だち追加",
@@ -77,6 +80,18 @@ async def resident_detail(request: Request) -> Response:
         .limit(RECENT)
         .values("id", "kind", "status", "created_at", "sent_at", "sent_via")
     )
+    bookings = (
+        await Booking.filter(resident_id=resident.id)
+        .select_related("slot")
+        .order_by("-slot__starts_at")
+        .limit(RECENT)
+    )
+    chat = list(
+        reversed(
+            await ChatMessage.filter(resident_id=resident.id).order_by("-id").limit(CHAT_PREVIEW)
+        )
+    )
+    thread = await ChatThread.get_or_none(resident_id=resident.id)
     await audit.record(request, "resident.view", "resident", resident.id)
     return render(
         request,
@@ -85,6 +100,9 @@ async def resident_detail(request: Request) -> Response:
             "resident": resident,
             "events": events,
             "messages": messages,
+            "bookings": bookings,
+            "chat": chat,
+            "thread": thread,
             "event_labels": EVENT_LABELS,
             "status_labels": OUTBOX_STATUS_LABELS,
             "via_labels": SENT_VIA_LABELS,

@@ -29,7 +29,9 @@ from admin.forms import FieldTooLong, read_form
 # ~90 KB url-encoded), so an over-long field gets its form's own message, not this one.
 MAX_FORM_BYTES = 256 * 1024
 
-PUBLIC = frozenset({"login"})  # route names reachable without a session
+# Route names reachable without a session: the login page, and the pictures staff send in
+# the chat (LINE fetches them; each is at a name of 192 random bits).
+PUBLIC = frozenset({"login", "chat_media_public"})
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
 

@@ -21,16 +21,18 @@ from line_app.signature import sign
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-# What residents might type: words that start a menu item and words that match nothing.
+# What residents might type: words that start a menu item or show the menu. (Words that
+# match nothing go to the desk, and the bot answers those only once per while: every event
+# of the flood must get an answer for the timing to end.)
 TEXTS = (
-    "こんにちは",
+    "ヘルプ",
     "予約したいです",
     "寺子屋",
     "メニュー",
-    "ありがとうございます",
+    "使い方",
     "マーケットに出店できますか？",
     "アンケート",
-    "よろしくお願いします",
+    "はじめに",
 )
 
 

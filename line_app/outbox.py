@@ -183,6 +183,14 @@ async def deliver_batch(rows: list[OutboxMessage], line: LineClient, settings: S
                 attempts=F("attempts") + 1,
                 last_error=None,
             )
+    delivered = {i for ids in sent.values() for i in ids}
+    if delivered:
+        from line_app import chat  # the chat log of what the account sent (no import cycle)
+
+        try:
+            await chat.record_delivered([r for r in rows if r.id in delivered])
+        except Exception:  # the chat log must never hold delivery back (ids only logged)
+            log.exception("chat log of %s delivered rows failed", len(delivered))
 
 
 def _reply_is_fresh(row: OutboxMessage, at: datetime) -> bool:

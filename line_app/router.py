@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from line_app import intents, state
+from line_app import chat, intents, state
 from line_app.flows import greeting
 from line_app.flows.menu import MYPAGE, Menu, MenuItem
 from line_app.flows.mypage import MyPageFlow, MyPageSection
@@ -69,6 +69,7 @@ class Router:
             await self._postback(turn)
         else:
             await self._message(turn)
+            await chat.record_inbound(turn)  # the chat log, for staff (個別チャット)
 
     async def _postback(self, turn: Turn) -> None:
         postback = turn.payload.get("postback") or {}
@@ -101,7 +102,7 @@ class Router:
     async def _message(self, turn: Turn) -> None:
         message = turn.payload.get("message") or {}
         if message.get("type") != "text":
-            self.menu.unsupported_message(turn)
+            await chat.hand_over(turn, self.menu.ready_actions())  # pictures, stickers: to the desk
             return
         typed = str(message.get("text", "")).strip()
         waiting = await state.current(turn.user_id)
@@ -116,7 +117,7 @@ class Router:
             return
         match = intents.classify(typed, self.menu.items, first=MYPAGE.flow)
         if match is None:
-            self.menu.not_understood(turn)
+            await chat.hand_over(turn, self.menu.ready_actions())  # no flow takes it: to the desk
             return
         await self._intent(turn, match, stopped=False)
 

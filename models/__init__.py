@@ -8,4 +8,5 @@ MODEL_MODULES = [
     "models.audit",
     "models.conversation",
     "models.consultation",
+    "models.chat",
 ]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin import throttle
+from admin.chat import demo as chat_demo
+from admin.chat.area import ADMIN as CHAT_ADMIN
 from admin.consult.area import ADMIN as CONSULT_ADMIN
 from admin.registry import AdminArea, AdminAreas
 from line_app.flows import consult as consult_flow
@@ -38,7 +40,7 @@ class Job:
 class Area:
     key: str  # the area's one name: package names, postback `flow=`, audit prefix
     title: str
-    line: LineArea
+    line: LineArea | None = None  # None: an admin-only area (チャット)
     admin: AdminArea | None = None
     # Creates what is missing (idempotent) and returns a short Japanese summary ("" if none).
     seed_demo: Callable[[], Awaitable[str]] | None = None
@@ -62,6 +64,9 @@ AREAS: tuple[Area, ...] = (
         seed_demo=consult_slots.seed_demo,
         jobs=(Job("consult.reminders", consult_notices.queue_due_reminders),),
     ),
+    # 個別チャット: the admin's side; its LINE side (logging, the hand-over to the desk) is
+    # line_app.chat, called by the router for messages no flow takes.
+    Area(key="chat", title="チャット", admin=CHAT_ADMIN, seed_demo=chat_demo.seed_demo),
     # Not built yet: in the menu, answering 準備中.
     Area(
         key="course",
@@ -105,7 +110,7 @@ AREAS: tuple[Area, ...] = (
 
 
 def line_router(areas: Sequence[Area] = AREAS) -> Router:
-    return Router([a.line for a in areas])
+    return Router([a.line for a in areas if a.line])
 
 
 def admin_areas(areas: Sequence[Area] = AREAS) -> AdminAreas:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.transactions import in_transaction
 
-from line_app import inbox, outbox, profiles, state, webhook
+from line_app import chat, inbox, outbox, profiles, state, webhook
 from line_app.client import LineClient
 from line_app.turn import Turn
 from models.inbox import InboxEvent
@@ -153,6 +153,10 @@ class Worker:
             await profiles.fill_missing(self.line)
         except Exception:
             log.exception("filling display names failed")
+        try:
+            await chat.fill_missing_images(self.line)
+        except Exception:
+            log.exception("fetching residents' pictures again failed")
         return queued
 
     # -- inbox -------------------------------------------------------------------------
@@ -162,7 +166,9 @@ class Worker:
         if not events:
             return 0
         # Network look-ups first (never inside a transaction), all users at once, briefly.
-        names = await profiles.names_for_batch(events, self.line)
+        names, _ = await asyncio.gather(
+            profiles.names_for_batch(events, self.line), chat.fetch_images(events, self.line)
+        )
         pairs = list(zip(events, names, strict=True))
         # The common case: the whole batch (one event per user) in one transaction, one
         # commit instead of one per event. Retried events, or a batch that fails, go one

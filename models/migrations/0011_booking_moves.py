@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_resident_names')]
+    dependencies = [('models', '0010_chat')]
 
     initial = False
 

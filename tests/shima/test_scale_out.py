@@ -34,7 +34,8 @@ BIN = Path(sys.executable).parent
 RESIDENTS = 60
 PER_RESIDENT = 4  # 240 events
 RACERS = 12
-TEXTS = ("こんにちは", "ありがとうございます", "よろしくお願いします", "教えてください")
+# Keywords answered every time (free text goes to the desk, answered once per while).
+TEXTS = ("寺子屋", "マーケット", "アンケート", "お知らせ")
 
 
 class Cluster:
