@@ -49,10 +49,11 @@ SHOTS = (  # (name, path) at 1280/820/390 when SHIMA_SCREENSHOTS is set
 )
 
 
-async def add_people(database_url: str) -> dict[str, int]:
+async def add_people(database_url: str) -> dict[str, int | str]:
     """Residents with a booking, a cancelled one and an undelivered message, added to the
     served database next to `shima seed-demo`'s slots (residents arrive from LINE, not from
     the demo); returns the ids path parameters are filled with."""
+    from models.chat import SavedReply
     from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
     from models.outbox import OutboxMessage, OutboxStatus
     from models.residents import Resident
@@ -91,12 +92,20 @@ async def add_people(database_url: str) -> dict[str, int]:
             next_attempt_at=now() - timedelta(hours=1),
             last_error="HTTP 500 " + "x" * 200,
         )
-        return {"slot_id": slots[0].id, "booking_id": bookings[0].id, "resident_id": people[0].id}
+        reply = await SavedReply.first()
+        assert reply is not None, "shima seed-demo seeds 定型文"
+        return {
+            "slot_id": slots[0].id,
+            "booking_id": bookings[0].id,
+            "resident_id": people[0].id,
+            "reply_id": reply.id,
+            "name": "missing.jpg",  # a picture route: its not-found page must fit too
+        }
     finally:
         await Tortoise.close_connections()
 
 
-def admin_pages(ids: dict[str, int]) -> list[str]:
+def admin_pages(ids: dict[str, int | str]) -> list[str]:
     """Every GET page of the admin as the app routes it, its `{name}` ids filled from `ids`."""
     pages = []
     for route in admin_routes(areas.admin_areas()):
@@ -254,7 +263,7 @@ async def test_the_phone_menu_opens_with_consultations_first(served: tuple[str, 
             await browser.close()
 
 
-async def screenshots(page: Page, base: str, folder: Path, ids: dict[str, int]) -> None:
+async def screenshots(page: Page, base: str, folder: Path, ids: dict[str, int | str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for width in (1280, 820, 390):
         await page.set_viewport_size({"width": width, "height": 900})
