@@ -22,6 +22,7 @@ from admin.errors import error_page
 from admin.forms import flash, form_text, parse_int
 from admin.listing import page_of
 from admin.pages import render
+from admin.sessions import settings_of
 from line_app.notices import chat as chat_notices
 from models.chat import ChatMessage, ChatThread, Direction, SavedReply, Sender
 from models.outbox import OutboxMessage
@@ -246,7 +247,9 @@ async def send_image(request: Request) -> Response:
         return _back(resident, "bad_image")
     # LINE fetches pictures over https only: this host, as the request named it (checked
     # against SHIMA_ALLOWED_HOSTS), always https (TLS ends at the proxy in production).
-    base = str(request.base_url.replace(scheme="https")).rstrip("/")
+    # The simulator shows them from this very server, as it is served (http on localhost).
+    scheme = request.url.scheme if settings_of(request).simulator else "https"
+    base = str(request.base_url.replace(scheme=scheme)).rstrip("/")
     original = f"{base}/admin/chat/public/{name}.jpg"
     preview = f"{base}/admin/chat/public/{name}_p.jpg"
     nonce = form_text(form, "nonce", 64) or secrets.token_urlsafe(18)
