@@ -39,6 +39,12 @@ NOTE_LIMIT = 300
 SKIP_WORDS = ("スキップ", "なし", "特になし", "skip")
 PAGE = 10  # choices per quick-reply page when there are more than PAGE_ALL
 PAGE_ALL = 11  # quick replies hold 13: choices + 戻る + やめる
+# How each method is explained at the method step (only the slot's own methods are listed).
+METHOD_LEGEND = {
+    Method.VISIT: "WorkStyle Lab Inno で対面",
+    Method.ONLINE: "ビデオ通話",
+    Method.PHONE: "担当者からお電話",
+}
 # A 確定 tapped before the confirmation could arrive is a double tap: booked once, answered once.
 DOUBLE_TAP = timedelta(seconds=5)
 
@@ -249,10 +255,10 @@ async def ask_method(turn: Turn, topic: Topic, slot_id: int | None, key: str) ->
         postback(m.label, _data("method", t=topic.value, s=slot.id, m=m.value, k=key), m.label)
         for m in methods
     ]
+    legend = "\n".join(f"{m.label}: {METHOD_LEGEND[m]}" for m in methods)
     turn.reply(
         text(
-            f"{short_when(slot)}〜ですね。ご相談の方法をお選びください。\n"
-            "来所: WorkStyle Lab Inno で対面\nオンライン: ビデオ通話\n電話: 担当者からお電話",
+            f"{short_when(slot)}〜ですね。ご相談の方法をお選びください。\n{legend}",
             [
                 *actions,
                 _back(_data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key)),
