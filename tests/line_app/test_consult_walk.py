@@ -63,3 +63,33 @@ async def test_method_legend_names_phone_when_offered(resident: Resident_) -> No
     await to_method_step(resident)
     answer = resident.text()
     assert "電話: 担当者からお電話" in answer and "来所" not in answer
+
+
+# ---------- #10 menus offer only what works today ----------
+
+
+@pytest.mark.parametrize(
+    ("say", "tap"),
+    [
+        ("こんにちは", None),
+        ("ありがとう", None),
+        ("メニュー", None),
+        ("やめる", None),
+        ("今日の天気は？", None),
+        ("マーケット", None),  # a 準備中 area typed
+        (None, "flow=course"),  # a 準備中 area tapped (rich menu)
+        (None, "flow=menu"),
+        (None, "flow=cancel"),
+    ],
+)
+async def test_menus_offer_only_areas_that_work(
+    resident: Resident_, say: str | None, tap: str | None
+) -> None:
+    if say is not None:
+        await resident.say(say)
+    else:
+        assert tap is not None
+        await resident.tap(tap)
+    labels = quick_labels(resident)
+    assert labels == ["相談予約", "マイページ"], labels
+    assert not set(labels) & set(COMING_SOON)

@@ -78,7 +78,8 @@ async def test_unknown_words_get_menu_as_quick_replies(
     assert "個人情報の取り扱い" in texts(delivery)[0]
     last = delivery.messages[-1]
     assert "自動でお答えできません" in last["text"]
-    assert len(last["quickReply"]["items"]) == 6
+    # Only what works today (no 準備中 areas as buttons).
+    assert [i["action"]["label"] for i in last["quickReply"]["items"]] == ["相談予約", "マイページ"]
 
 
 async def test_keywords_start_flows_or_say_coming_soon(
