@@ -27,7 +27,15 @@ from line_app.flows.consult_cards import (
     summary_card,
 )
 from line_app.ids import parse_id as _int
-from line_app.messages import Action, Message, confirm, postback, postback_data, text
+from line_app.messages import (
+    MAX_LABEL,
+    Action,
+    Message,
+    confirm,
+    postback,
+    postback_data,
+    text,
+)
 from line_app.turn import Turn
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
 from models.conversation import ConversationState
@@ -164,12 +172,60 @@ async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int
     )
 
 
-def _time_label(slot: ConsultationSlot, shared_start: bool) -> str:
+def short_name(counsellor: str) -> str:
+    """The name without its role: 「田中（コミュニティマネージャー）」 → 「田中」."""
+    for mark in ("（", "("):
+        counsellor = counsellor.split(mark, 1)[0]
+    return counsellor.strip()
+
+
+def _fit(head: str, name: str) -> str | None:
+    """`head` + as many whole words of `name` as fit a label; None when not even one does."""
+    words = name.replace("\u3000", " ").split()
+    fitted = ""
+    for word in words:
+        longer = f"{fitted} {word}".strip()
+        if len(f"{head} {longer}") > MAX_LABEL:
+            break
+        fitted = longer
+    return f"{head} {fitted}" if fitted else None
+
+
+def _time_labels(slots: list[ConsultationSlot]) -> list[str]:
+    """Quick-reply labels (≤ 20 characters, never cut mid-word): the time alone, or for slots
+    sharing a start time the counsellor's short name, with the length only when the lengths
+    differ; a name that does not fit gives way to a number (「その2」)."""
+    by_start: dict[datetime, list[ConsultationSlot]] = {}
+    for s in slots:
+        by_start.setdefault(s.starts_at, []).append(s)
+    labels = []
+    for s in slots:
+        group = by_start[s.starts_at]
+        if len(group) == 1:
+            labels.append(_head(s, True))
+            continue
+        same_length = len({_minutes(g) for g in group}) == 1
+        told = [(_head(g, same_length), short_name(g.counsellor)) for g in group]
+        mine = told[group.index(s)]
+        fitted = _fit(*mine) if mine[1] and told.count(mine) == 1 else None
+        labels.append(fitted or f"{mine[0]} その{group.index(s) + 1}")
+    return labels
+
+
+def _minutes(slot: ConsultationSlot) -> int:
+    return int((slot.ends_at - slot.starts_at).total_seconds() // 60)
+
+
+def _head(slot: ConsultationSlot, same_length: bool) -> str:
+    start = f"{slot.starts_at.astimezone(JST):%H:%M}"
+    return start if same_length else f"{start} {_minutes(slot)}分"
+
+
+def _time_said(slot: ConsultationSlot) -> str:
+    """What the resident's bubble says for a tapped time (no label limit there)."""
     start = slot.starts_at.astimezone(JST)
-    if not shared_start:
-        return f"{start:%H:%M}"
-    minutes = int((slot.ends_at - slot.starts_at).total_seconds() // 60)
-    return f"{start:%H:%M} {minutes}分 {slot.counsellor}".strip()
+    who = f" {slot.counsellor}" if slot.counsellor else ""
+    return f"{short_date(start.date())} {start:%H:%M} {_minutes(slot)}分{who}"
 
 
 async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0) -> None:
@@ -180,14 +236,10 @@ async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0)
         )
         return
     starts = [s.starts_at for s in slots]
-    choices = []
-    for s in slots:
-        label = _time_label(s, starts.count(s.starts_at) > 1)
-        choices.append(
-            postback(
-                label, _data("slot", t=topic.value, s=s.id, k=key), f"{short_date(day)} {label}"
-            )
-        )
+    choices = [
+        postback(label, _data("slot", t=topic.value, s=s.id, k=key), _time_said(s))
+        for s, label in zip(slots, _time_labels(slots), strict=True)
+    ]
     more = _data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key, p=page + 1)
     back_to = (
         _data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key, p=page - 1)
@@ -199,7 +251,11 @@ async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0)
     turn.reply(
         text(
             f"{short_date(day)}ですね。ご希望の時間をお選びください。{where}"
-            + ("\n同じ時刻の枠は、長さと担当者を添えて表示しています。" if shared else ""),
+            + (
+                "\n同じ時刻の枠は、担当者（長さが違うときは長さも）を添えて表示しています。"
+                if shared
+                else ""
+            ),
             actions,
         )
     )

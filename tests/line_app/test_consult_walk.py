@@ -4,12 +4,13 @@ button step — signed webhooks in, the fake LINE platform out."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from models.consultation import ConsultationSlot
-from shima.timeutil import now
+from shima.domain.calendar import closed_days
+from shima.timeutil import JST, jst_datetime, now
 from tests.line_app.test_consult_flow import Resident_
 
 COMING_SOON = ("寺子屋・交流会", "マーケット出店", "アンケート", "お知らせ")
@@ -39,6 +40,14 @@ async def to_method_step(r: Resident_) -> None:
     await r.tap(r.first_button_with("date"))
     await r.tap(r.first_button_with("slot"))
     assert "ご相談の方法をお選びください" in r.text()
+
+
+async def _open_day() -> date:
+    for ahead in range(2, 12):
+        day = (now() + timedelta(days=ahead)).astimezone(JST).date()
+        if not await closed_days(day, day):
+            return day
+    raise AssertionError("no open day")
 
 
 def quick_labels(r: Resident_) -> list[str]:
@@ -93,3 +102,56 @@ async def test_menus_offer_only_areas_that_work(
     labels = quick_labels(resident)
     assert labels == ["相談予約", "マイページ"], labels
     assert not set(labels) & set(COMING_SOON)
+
+
+# ---------- #11 time labels keep the counsellor's name whole ----------
+
+TANAKA = "田中（コミュニティマネージャー）"
+MORI = "森（キャリア相談員）"
+
+
+async def _shared_start(lengths: dict[str, int]) -> None:
+    day = await _open_day()
+    start = jst_datetime(day) + timedelta(hours=11)
+    for counsellor, minutes in lengths.items():
+        await ConsultationSlot.create(
+            starts_at=start, ends_at=start + timedelta(minutes=minutes), counsellor=counsellor
+        )
+    await ConsultationSlot.create(
+        starts_at=start + timedelta(hours=3),
+        ends_at=start + timedelta(hours=3, minutes=50),
+        counsellor=TANAKA,
+    )
+
+
+async def _time_choices(r: Resident_) -> list[dict]:
+    await r.say("予約")
+    await r.tap(r.button("開業・独立"))
+    await r.tap(r.first_button_with("date"))
+    return [a for a in r.actions() if "step=slot" in a.get("data", "")]
+
+
+async def test_same_start_labels_use_the_short_name_and_drop_equal_lengths(
+    resident: Resident_,
+) -> None:
+    await _shared_start({TANAKA: 50, MORI: 50})
+    choices = await _time_choices(resident)
+    assert [c["label"] for c in choices] == ["11:00 田中", "11:00 森", "14:00"]
+    # The resident's own bubble still says it in full.
+    assert choices[0]["displayText"].endswith(f"11:00 50分 {TANAKA}")
+
+
+async def test_same_start_labels_keep_lengths_that_differ(resident: Resident_) -> None:
+    await _shared_start({TANAKA: 50, "新人A": 15})
+    choices = await _time_choices(resident)
+    assert [c["label"] for c in choices] == ["11:00 50分 田中", "11:00 15分 新人A", "14:00"]
+    assert all(len(c["label"]) <= 20 for c in choices)
+
+
+async def test_a_name_too_long_for_a_label_is_never_cut(resident: Resident_) -> None:
+    long_name = "ウィルヘルミーナ・ファンデルワールス"  # 18 characters, one word
+    await _shared_start({long_name: 50, MORI: 50})
+    choices = await _time_choices(resident)
+    labels = [c["label"] for c in choices]
+    assert labels == ["11:00 その1", "11:00 森", "14:00"]
+    assert long_name in choices[0]["displayText"]
