@@ -6,12 +6,26 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import httpx2
 import pytest
 
+from line_app.client import LineClient
+from line_app.fake_line import FakeLinePlatform
 from models.consultation import ConsultationSlot
+from models.residents import Resident
 from shima.domain.calendar import closed_days
+from shima.settings import Settings
 from shima.timeutil import JST, jst_datetime, now
+from shima.worker import Worker
+from tests.admin import conftest as admin_fixtures
+from tests.admin.conftest import page_csrf
+from tests.admin.test_consult_admin import BOOKINGS, _book_on_behalf, book, future_day, jst, slot_at
+from tests.admin.test_consult_admin import resident as admin_resident
 from tests.line_app.test_consult_flow import Resident_
+
+# Staff signed in to the admin, from the admin tests' fixtures.
+staff_user = admin_fixtures.staff_user
+staff_client = admin_fixtures.staff_client
 
 COMING_SOON = ("寺子屋・交流会", "マーケット出店", "アンケート", "お知らせ")
 
@@ -155,3 +169,65 @@ async def test_a_name_too_long_for_a_label_is_never_cut(resident: Resident_) -> 
     labels = [c["label"] for c in choices]
     assert labels == ["11:00 その1", "11:00 森", "14:00"]
     assert long_name in choices[0]["displayText"]
+
+
+# ---------- #13 staff notices: neutral wording, 担当 named ----------
+
+
+async def _delivered_to(who: Resident, settings: Settings, fake: FakeLinePlatform) -> str:
+    line = LineClient(settings)
+    try:
+        await Worker(settings, line).drain()
+    finally:
+        await line.close()
+    return "\n".join(m["text"] for d in fake.delivered(who.line_user_id) for m in d.messages)
+
+
+async def test_move_notice_is_neutral_and_gives_the_reason(
+    staff_client: httpx2.AsyncClient, settings: Settings, fake_line: FakeLinePlatform
+) -> None:
+    day = future_day()
+    who = await admin_resident()
+    booking = await book(settings, who, await slot_at(jst(day, 10)))
+    target = await slot_at(jst(day, 14), counsellor="森")
+    path = f"{BOOKINGS}/{booking.id}"
+    response = await staff_client.post(
+        f"{path}/move",
+        data={
+            "csrf_token": await page_csrf(staff_client, path),
+            "target": str(target.id),
+            "reason": "ご本人のご希望（お電話にて）",
+        },
+    )
+    assert response.status_code == 303
+    body = await _delivered_to(who, settings, fake_line)
+    assert "【ご予約変更のお知らせ】" in body and "窓口の都合" not in body
+    assert "ご予約の日時が次のとおり変更になりました" in body
+    assert "理由: ご本人のご希望（お電話にて）" in body
+    assert "担当: 田中 から 森 に変わります" in body and "14:00" in body
+
+
+async def test_cancel_notice_does_not_blame_the_desk(
+    staff_client: httpx2.AsyncClient, settings: Settings, fake_line: FakeLinePlatform
+) -> None:
+    who = await admin_resident()
+    booking = await book(settings, who, await slot_at(jst(future_day(), 10)))
+    path = f"{BOOKINGS}/{booking.id}"
+    response = await staff_client.post(
+        f"{path}/cancel",
+        data={"csrf_token": await page_csrf(staff_client, path), "reason": "ご本人からお電話"},
+    )
+    assert response.status_code == 303
+    body = await _delivered_to(who, settings, fake_line)
+    assert "【ご予約キャンセルのお知らせ】" in body and "窓口の都合" not in body
+    assert "理由: ご本人からお電話" in body
+
+
+async def test_proxy_booking_notice_names_the_counsellor(
+    staff_client: httpx2.AsyncClient, settings: Settings, fake_line: FakeLinePlatform
+) -> None:
+    who = await admin_resident()
+    slot = await slot_at(jst(future_day(), 10), counsellor=MORI)
+    assert (await _book_on_behalf(staff_client, who, slot)).status_code == 303
+    body = await _delivered_to(who, settings, fake_line)
+    assert "窓口でご予約を承りました" in body and f"担当: {MORI}" in body
