@@ -231,3 +231,34 @@ async def test_proxy_booking_notice_names_the_counsellor(
     assert (await _book_on_behalf(staff_client, who, slot)).status_code == 303
     body = await _delivered_to(who, settings, fake_line)
     assert "窓口でご予約を承りました" in body and f"担当: {MORI}" in body
+
+
+# ---------- #15 the bookings carousel shows 担当 and the phone number ----------
+
+
+async def _book(r: Resident_, method: str, phone: str | None = None) -> None:
+    await r.say("予約")
+    await r.tap(r.button("開業・独立"))
+    await r.tap(r.first_button_with("date"))
+    await r.tap(r.first_button_with("slot"))
+    await r.tap(r.button(method))
+    if phone is not None:
+        await r.say(phone)
+    await r.tap(r.button("スキップ"))
+    await r.tap(r.button("予約を確定する"))
+    assert "ご予約を承りました" in r.text()
+
+
+async def test_bookings_carousel_names_the_counsellor_and_the_phone_number(
+    resident: Resident_,
+) -> None:
+    await one_slot(counsellor=TANAKA)
+    await _book(resident, "電話", "090-1234-5678")
+    await one_slot(counsellor=MORI, hours_ahead=54)
+    await _book(resident, "来所")
+    for ask in ("マイページ", "予約"):  # マイページ, and the 2-booking limit at the start
+        await resident.say(ask)
+        answer = resident.text()
+        assert "ご予約 2件" in answer
+        assert f"担当\n{TANAKA}" in answer and f"担当\n{MORI}" in answer
+        assert "電話番号\n090-1234-5678" in answer
