@@ -1,10 +1,12 @@
 """相談予約: topic → date → time → how to meet → (電話: phone number) → note → summary → 確定
 → confirmation card.
 
-Each button carries what the next step needs, so steps are stateless; only the free-text
-steps (phone number, note) and the summary wait in a conversation state. Every step offers
-戻る and やめる, and a stale button (a slot taken since, a closed day) gets a clear answer with
-the nearest free times.
+Each button carries what the next step needs, so steps are stateless; the free-text
+steps (phone number, note) and the summary wait in a conversation state. The button
+steps (topic, date, time, method) only leave a short note of their question and buttons
+(`state.wait_for_buttons`), so text typed there gets the same buttons again (router).
+Every step offers 戻る and やめる, and a stale button (a slot taken since, a closed day)
+gets a clear answer with the nearest free times.
 
 An attempt (one pass through the flow) has a key `k`, made when the flow starts and carried
 by every button; the booking it makes keeps it as `request_key`. So a button from an attempt
@@ -108,6 +110,14 @@ def _paged(
 # -- steps -------------------------------------------------------------------------------
 
 
+async def _ask(turn: Turn, message: Message) -> None:
+    """A button step: reply, and remember the question and its buttons for a while, so text
+    typed here gets the same buttons again (or taps the one it names) — see the router."""
+    turn.reply(message)
+    actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
+    await state.wait_for_buttons(turn.user_id, FLOW, str(message.get("text", "")), actions)
+
+
 async def start(turn: Turn) -> None:
     """The flow starts: the 2-booking rule is checked now, not only at 確定."""
     try:
@@ -123,19 +133,20 @@ async def start(turn: Turn) -> None:
             _carousel(bookings),
         )
         return
-    ask_topic(turn, secrets.token_urlsafe(9))
+    await ask_topic(turn, secrets.token_urlsafe(9))
 
 
-def ask_topic(turn: Turn, key: str) -> None:
+async def ask_topic(turn: Turn, key: str) -> None:
     actions = [
         postback(topic.label, _data("topic", t=topic.value, k=key), topic.label) for topic in Topic
     ]
-    turn.reply(
+    await _ask(
+        turn,
         text(
             "相談予約ですね。WorkStyle Lab Inno のスタッフが1対1でお話を伺います。\n"
             "まず、ご相談の内容をお選びください。",
             [*actions, _stop(key)],
-        )
+        ),
     )
 
 
@@ -143,13 +154,14 @@ async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int
     days = await rules.open_dates(turn.settings)
     back = _back(_data("start", k=key))
     if not days:
-        turn.reply(
+        await _ask(
+            turn,
             text(
                 (lead + "\n" if lead else "")
                 + "申し訳ありません、2週間先までの相談枠はすべて埋まっています。\n"
                 "新しい枠が空きしだい、お知らせやメニューからご案内します。",
                 [back, _stop(key)],
-            )
+            ),
         )
         return
     choices = [
@@ -162,13 +174,14 @@ async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int
     ]
     more = _data("topic", t=topic.value, k=key, p=page + 1)
     actions, where = _paged(choices, page, more, back, key)
-    turn.reply(
+    await _ask(
+        turn,
         text(
             (lead + "\n" if lead else "")
             + f"「{topic.label}」ですね。ご希望の日をお選びください。\n"
             "（空きのある日だけ表示しています）" + where,
             actions,
-        )
+        ),
     )
 
 
@@ -248,7 +261,8 @@ async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0)
     )
     actions, where = _paged(choices, page, more, _back(back_to), key)
     shared = len(set(starts)) < len(starts)
-    turn.reply(
+    await _ask(
+        turn,
         text(
             f"{short_date(day)}ですね。ご希望の時間をお選びください。{where}"
             + (
@@ -257,7 +271,7 @@ async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0)
                 else ""
             ),
             actions,
-        )
+        ),
     )
 
 
@@ -274,7 +288,8 @@ async def slot_taken(
         postback(short_when(s), _data("slot", t=topic.value, s=s.id, k=key), short_when(s))
         for s in nearest
     ]
-    turn.reply(
+    await _ask(
+        turn,
         text(
             why + "\n近い日時で、次の枠が空いています。",
             [
@@ -282,7 +297,7 @@ async def slot_taken(
                 postback("ほかの日を見る", _data("topic", t=topic.value, k=key), "ほかの日を見る"),
                 _stop(key),
             ],
-        )
+        ),
     )
 
 
@@ -312,7 +327,8 @@ async def ask_method(turn: Turn, topic: Topic, slot_id: int | None, key: str) ->
         for m in methods
     ]
     legend = "\n".join(f"{m.label}: {METHOD_LEGEND[m]}" for m in methods)
-    turn.reply(
+    await _ask(
+        turn,
         text(
             f"{short_when(slot)}〜ですね。ご相談の方法をお選びください。\n{legend}",
             [
@@ -320,7 +336,7 @@ async def ask_method(turn: Turn, topic: Topic, slot_id: int | None, key: str) ->
                 _back(_data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key)),
                 _stop(key),
             ],
-        )
+        ),
     )
 
 
@@ -601,7 +617,7 @@ class ConsultFlow:
         if not step or (topic is None and step != "start"):
             await start(turn)
         elif step == "start":
-            ask_topic(turn, key)  # 戻る to the topics, within the same attempt
+            await ask_topic(turn, key)  # 戻る to the topics, within the same attempt
         elif step == "topic" and topic is not None:
             await ask_date(turn, topic, key, page=_page_of(params.get("p")))
         elif step == "date" and topic is not None:

@@ -12,6 +12,7 @@ import pytest
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from models.consultation import ConsultationSlot
+from models.conversation import ConversationState
 from models.residents import Resident
 from shima.domain.calendar import closed_days
 from shima.settings import Settings
@@ -262,3 +263,81 @@ async def test_bookings_carousel_names_the_counsellor_and_the_phone_number(
         assert "ご予約 2件" in answer
         assert f"担当\n{TANAKA}" in answer and f"担当\n{MORI}" in answer
         assert "電話番号\n090-1234-5678" in answer
+
+
+# ---------- #8 typed text at a button step keeps the buttons ----------
+
+CHOOSE = "下のボタンからお選びください"
+
+
+async def test_typed_text_at_the_method_step_asks_again_with_the_same_buttons(
+    resident: Resident_,
+) -> None:
+    await one_slot(methods="visit,online")
+    await to_method_step(resident)
+    offered = quick_labels(resident)
+    await resident.say("abc")
+    answer = resident.text()
+    assert CHOOSE in answer and "ご相談の方法をお選びください" in answer
+    assert "自動でお答えできません" not in answer
+    assert quick_labels(resident) == offered == ["来所", "オンライン", "戻る", "やめる"]
+    await resident.say("こんにちは")  # small talk, too, keeps the buttons
+    assert CHOOSE in resident.text() and quick_labels(resident) == offered
+    await resident.tap(resident.button("来所"))
+    assert "ひとことお聞かせください" in resident.text()
+
+
+async def test_typing_a_buttons_label_picks_it(resident: Resident_) -> None:
+    await one_slot()
+    await resident.say("予約")
+    await resident.say("開業・独立")  # the topic, typed
+    assert "ご希望の日をお選びください" in resident.text()
+    await resident.tap(resident.first_button_with("date"))
+    await resident.tap(resident.first_button_with("slot"))
+    await resident.say("電話でお願いします。")
+    assert "電話番号を入力してください" in resident.text()
+    await resident.say("090-1234-5678")
+    await resident.tap(resident.button("スキップ"))
+    await resident.tap(resident.button("予約を確定する"))
+    assert "ご予約を承りました" in resident.text()
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("やめる", "操作を中止しました"),
+        ("キャンセル", "入力中のご予約の手続きは中止しました"),
+        ("マイページ", "現在、ご予約はありません"),
+        ("メニュー", "ご用件をお選びください"),
+    ],
+)
+async def test_words_that_leave_still_leave_a_button_step(
+    resident: Resident_, typed: str, answer: str
+) -> None:
+    await one_slot()
+    await to_method_step(resident)
+    await resident.say(typed)
+    assert answer in resident.text() and CHOOSE not in resident.text()
+    assert await ConversationState.all().count() == 0
+    await resident.say("abc")  # the old step is forgotten
+    assert CHOOSE not in resident.text()
+
+
+async def test_a_tap_elsewhere_forgets_the_button_step(resident: Resident_) -> None:
+    await one_slot()
+    await to_method_step(resident)
+    await resident.tap("flow=course")  # a 準備中 area on the rich menu
+    await resident.say("abc")
+    assert CHOOSE not in resident.text() and "方法をお選びください" not in resident.text()
+
+
+async def test_typed_text_at_the_time_step_keeps_the_times(resident: Resident_) -> None:
+    await one_slot()
+    await resident.say("予約")
+    await resident.tap(resident.button("開業・独立"))
+    await resident.tap(resident.first_button_with("date"))
+    times = quick_labels(resident)
+    await resident.say("午後がいいです")
+    assert CHOOSE in resident.text() and quick_labels(resident) == times
+    await resident.say(times[0])  # the time, typed as shown
+    assert "ご相談の方法をお選びください" in resident.text()
