@@ -8,6 +8,8 @@ alike. The areas' own keywords (shima.areas) are normalised the same way.
 Two kinds of matching:
 - `in_flow`: while a step waits for free text (a note, a phone number), only whole-message
   phrases leave the flow, so a note that merely mentions 「キャンセル」 stays a note.
+- `pick_label` / `leaves_buttons`: at a button step, a typed label (「電話」「電話でお願いします」)
+  taps that button; stop, cancel, the menu and keywords leave; anything else is asked again.
 - `classify`: outside a flow, in this order: stop, cancel a booking, menu/back, an area's or
   マイページ's keyword, thanks, greeting. Keywords win over greetings
   (「こんにちは、予約したいです」 starts 相談予約).
@@ -136,6 +138,50 @@ def in_flow(typed: str) -> Intent | None:
     if text in CANCEL_BOOKING_PHRASES:
         return Intent.CANCEL_BOOKING
     return None
+
+
+# What residents add after a button's label when they type it (「電話でお願いします」).
+LABEL_SUFFIXES = _words(
+    "で",
+    "です",
+    "でお願いします",
+    "でおねがいします",
+    "でお願い",
+    "をお願いします",
+    "がいいです",
+    "がいい",
+    "にします",
+    "でいいです",
+    "を希望します",
+    "希望",
+    "希望です",
+)
+
+
+def pick_label(typed: str, labels: Sequence[str]) -> int | None:
+    """The index of the one button label `typed` names: the label itself, or the label and a
+    polite ending (LABEL_SUFFIXES); None when none or more than one fits."""
+    text = normalize(typed)
+    if not text:
+        return None
+    found = [
+        i
+        for i, label in enumerate(labels)
+        if (name := normalize(label))
+        and (text == name or (text.startswith(name) and text[len(name) :] in LABEL_SUFFIXES))
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def leaves_buttons(match: Match) -> bool:
+    """Typed at a button step, these leave it (stop, cancel a booking, the menu, an area's or
+    マイページ's keyword); greetings, thanks and anything else get the buttons again."""
+    return match.intent in (
+        Intent.STOP,
+        Intent.CANCEL_BOOKING,
+        Intent.MENU,
+        Intent.FLOW,
+    )
 
 
 def keyword_item(text: str, items: Sequence[MenuItem], first: str) -> MenuItem | None:

@@ -14,6 +14,7 @@ from line_app.flows import greeting
 from line_app.flows.menu import MYPAGE, Menu, MenuItem
 from line_app.flows.mypage import MyPageFlow, MyPageSection
 from line_app.intents import Intent
+from line_app.messages import text
 from line_app.turn import Turn
 from models.conversation import ConversationState
 
@@ -73,8 +74,13 @@ class Router:
 
     async def _postback(self, turn: Turn) -> None:
         postback = turn.payload.get("postback") or {}
-        params = dict(parse_qsl(str(postback.get("data", "")), keep_blank_values=True))
-        picked = postback.get("params") or None
+        waiting = await state.current(turn.user_id)
+        if waiting is not None and waiting.step == state.BUTTONS:
+            await state.clear(turn.user_id)  # a tap answers (or leaves) the button step
+        await self._dispatch(turn, str(postback.get("data", "")), postback.get("params") or None)
+
+    async def _dispatch(self, turn: Turn, data: str, picked: dict[str, Any] | None) -> None:
+        params = dict(parse_qsl(data, keep_blank_values=True))
         flow_name = params.get("flow", "")
         if flow_name == "menu":
             await state.clear(turn.user_id)
@@ -106,6 +112,9 @@ class Router:
             return
         typed = str(message.get("text", "")).strip()
         waiting = await state.current(turn.user_id)
+        if waiting is not None and waiting.step == state.BUTTONS:
+            await self._typed_at_buttons(turn, typed, waiting)
+            return
         if waiting is not None and waiting.flow in self.flows:
             # In a step waiting for free text only whole-message phrases leave the flow.
             leave = intents.in_flow(typed)
@@ -120,6 +129,25 @@ class Router:
             await chat.hand_over(turn, self.menu.ready_actions())  # no flow takes it: to the desk
             return
         await self._intent(turn, match, stopped=False)
+
+    async def _typed_at_buttons(self, turn: Turn, typed: str, waiting: ConversationState) -> None:
+        """Text typed where the last answer offered buttons: a button's label (or the label
+        and a polite ending) taps it; stop, cancel, the menu or an area's keyword leave;
+        anything else gets the same question and buttons again."""
+        buttons = [b for b in waiting.data.get("a") or [] if isinstance(b, dict)]
+        index = intents.pick_label(typed, [str(b.get("label", "")) for b in buttons])
+        await state.clear(turn.user_id)
+        if index is not None:
+            await self._dispatch(turn, str(buttons[index].get("data", "")), None)
+            return
+        match = intents.classify(typed, self.menu.items, first=MYPAGE.flow)
+        if match is not None and intents.leaves_buttons(match):
+            await self._intent(turn, match, stopped=True)
+            return
+        question = str(waiting.data.get("q", ""))
+        actions = [{"type": "postback", **b} for b in buttons]
+        await state.wait_for_buttons(turn.user_id, waiting.flow, question, actions)
+        turn.reply(text("すみません、ここでは下のボタンからお選びください。\n" + question, actions))
 
     async def _intent(self, turn: Turn, match: intents.Match, *, stopped: bool) -> None:
         if match.intent == Intent.STOP:

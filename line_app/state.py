@@ -1,4 +1,6 @@
-"""Per-user conversation state for steps that wait for free text (with an expiry).
+"""Per-user conversation state for steps that wait for free text (with an expiry), and for
+button steps (`BUTTONS`: the question and its quick replies, so typed text there can be
+answered with the same buttons again, or pick one of them).
 
 A worker batch preloads its users' states in one query (`preload`); within that batch the
 lookups are answered from the preloaded rows, and writes keep them up to date.
@@ -14,6 +16,8 @@ from models.conversation import ConversationState
 from shima.timeutil import now
 
 DEFAULT_TTL = timedelta(minutes=30)
+BUTTONS = "buttons"  # the step of a state recorded by `wait_for_buttons`
+BUTTONS_TTL = timedelta(minutes=15)
 
 # user id → state (or None: known to have none) for the users of the batch being handled.
 _preloaded: contextvars.ContextVar[dict[str, ConversationState | None] | None] = (
@@ -65,3 +69,16 @@ async def clear(line_user_id: str) -> None:
             return  # nothing to delete
         known[line_user_id] = None
     await ConversationState.filter(line_user_id=line_user_id).delete()
+
+
+async def wait_for_buttons(
+    line_user_id: str, flow: str, question: str, actions: list[dict[str, Any]]
+) -> None:
+    """A step answered by its quick replies: remember the question and its postback buttons
+    (label, data, displayText) for a short while."""
+    buttons = [
+        {k: a[k] for k in ("label", "data", "displayText") if k in a}
+        for a in actions
+        if a.get("type") == "postback"
+    ]
+    await wait_for_text(line_user_id, flow, BUTTONS, {"q": question, "a": buttons}, ttl=BUTTONS_TTL)

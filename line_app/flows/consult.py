@@ -1,10 +1,12 @@
 """相談予約: topic → date → time → how to meet → (電話: phone number) → note → summary → 確定
 → confirmation card.
 
-Each button carries what the next step needs, so steps are stateless; only the free-text
-steps (phone number, note) and the summary wait in a conversation state. Every step offers
-戻る and やめる, and a stale button (a slot taken since, a closed day) gets a clear answer with
-the nearest free times.
+Each button carries what the next step needs, so steps are stateless; the free-text
+steps (phone number, note) and the summary wait in a conversation state. The button
+steps (topic, date, time, method) only leave a short note of their question and buttons
+(`state.wait_for_buttons`), so text typed there gets the same buttons again (router).
+Every step offers 戻る and やめる, and a stale button (a slot taken since, a closed day)
+gets a clear answer with the nearest free times.
 
 An attempt (one pass through the flow) has a key `k`, made when the flow starts and carried
 by every button; the booking it makes keeps it as `request_key`. So a button from an attempt
@@ -27,7 +29,15 @@ from line_app.flows.consult_cards import (
     summary_card,
 )
 from line_app.ids import parse_id as _int
-from line_app.messages import Action, Message, confirm, postback, postback_data, text
+from line_app.messages import (
+    MAX_LABEL,
+    Action,
+    Message,
+    confirm,
+    postback,
+    postback_data,
+    text,
+)
 from line_app.turn import Turn
 from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
 from models.conversation import ConversationState
@@ -39,6 +49,12 @@ NOTE_LIMIT = 300
 SKIP_WORDS = ("スキップ", "なし", "特になし", "skip")
 PAGE = 10  # choices per quick-reply page when there are more than PAGE_ALL
 PAGE_ALL = 11  # quick replies hold 13: choices + 戻る + やめる
+# How each method is explained at the method step (only the slot's own methods are listed).
+METHOD_LEGEND = {
+    Method.VISIT: "WorkStyle Lab Inno で対面",
+    Method.ONLINE: "ビデオ通話",
+    Method.PHONE: "担当者からお電話",
+}
 # A 確定 tapped before the confirmation could arrive is a double tap: booked once, answered once.
 DOUBLE_TAP = timedelta(seconds=5)
 
@@ -94,6 +110,14 @@ def _paged(
 # -- steps -------------------------------------------------------------------------------
 
 
+async def _ask(turn: Turn, message: Message) -> None:
+    """A button step: reply, and remember the question and its buttons for a while, so text
+    typed here gets the same buttons again (or taps the one it names) — see the router."""
+    turn.reply(message)
+    actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
+    await state.wait_for_buttons(turn.user_id, FLOW, str(message.get("text", "")), actions)
+
+
 async def start(turn: Turn) -> None:
     """The flow starts: the 2-booking rule is checked now, not only at 確定."""
     try:
@@ -109,19 +133,20 @@ async def start(turn: Turn) -> None:
             _carousel(bookings),
         )
         return
-    ask_topic(turn, secrets.token_urlsafe(9))
+    await ask_topic(turn, secrets.token_urlsafe(9))
 
 
-def ask_topic(turn: Turn, key: str) -> None:
+async def ask_topic(turn: Turn, key: str) -> None:
     actions = [
         postback(topic.label, _data("topic", t=topic.value, k=key), topic.label) for topic in Topic
     ]
-    turn.reply(
+    await _ask(
+        turn,
         text(
             "相談予約ですね。WorkStyle Lab Inno のスタッフが1対1でお話を伺います。\n"
             "まず、ご相談の内容をお選びください。",
             [*actions, _stop(key)],
-        )
+        ),
     )
 
 
@@ -129,13 +154,14 @@ async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int
     days = await rules.open_dates(turn.settings)
     back = _back(_data("start", k=key))
     if not days:
-        turn.reply(
+        await _ask(
+            turn,
             text(
                 (lead + "\n" if lead else "")
                 + "申し訳ありません、2週間先までの相談枠はすべて埋まっています。\n"
                 "新しい枠が空きしだい、お知らせやメニューからご案内します。",
                 [back, _stop(key)],
-            )
+            ),
         )
         return
     choices = [
@@ -148,22 +174,71 @@ async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int
     ]
     more = _data("topic", t=topic.value, k=key, p=page + 1)
     actions, where = _paged(choices, page, more, back, key)
-    turn.reply(
+    await _ask(
+        turn,
         text(
             (lead + "\n" if lead else "")
             + f"「{topic.label}」ですね。ご希望の日をお選びください。\n"
             "（空きのある日だけ表示しています）" + where,
             actions,
-        )
+        ),
     )
 
 
-def _time_label(slot: ConsultationSlot, shared_start: bool) -> str:
+def short_name(counsellor: str) -> str:
+    """The name without its role: 「田中（コミュニティマネージャー）」 → 「田中」."""
+    for mark in ("（", "("):
+        counsellor = counsellor.split(mark, 1)[0]
+    return counsellor.strip()
+
+
+def _fit(head: str, name: str) -> str | None:
+    """`head` + as many whole words of `name` as fit a label; None when not even one does."""
+    words = name.replace("\u3000", " ").split()
+    fitted = ""
+    for word in words:
+        longer = f"{fitted} {word}".strip()
+        if len(f"{head} {longer}") > MAX_LABEL:
+            break
+        fitted = longer
+    return f"{head} {fitted}" if fitted else None
+
+
+def _time_labels(slots: list[ConsultationSlot]) -> list[str]:
+    """Quick-reply labels (≤ 20 characters, never cut mid-word): the time alone, or for slots
+    sharing a start time the counsellor's short name, with the length only when the lengths
+    differ; a name that does not fit gives way to a number (「その2」)."""
+    by_start: dict[datetime, list[ConsultationSlot]] = {}
+    for s in slots:
+        by_start.setdefault(s.starts_at, []).append(s)
+    labels = []
+    for s in slots:
+        group = by_start[s.starts_at]
+        if len(group) == 1:
+            labels.append(_head(s, True))
+            continue
+        same_length = len({_minutes(g) for g in group}) == 1
+        told = [(_head(g, same_length), short_name(g.counsellor)) for g in group]
+        mine = told[group.index(s)]
+        fitted = _fit(*mine) if mine[1] and told.count(mine) == 1 else None
+        labels.append(fitted or f"{mine[0]} その{group.index(s) + 1}")
+    return labels
+
+
+def _minutes(slot: ConsultationSlot) -> int:
+    return int((slot.ends_at - slot.starts_at).total_seconds() // 60)
+
+
+def _head(slot: ConsultationSlot, same_length: bool) -> str:
+    start = f"{slot.starts_at.astimezone(JST):%H:%M}"
+    return start if same_length else f"{start} {_minutes(slot)}分"
+
+
+def _time_said(slot: ConsultationSlot) -> str:
+    """What the resident's bubble says for a tapped time (no label limit there)."""
     start = slot.starts_at.astimezone(JST)
-    if not shared_start:
-        return f"{start:%H:%M}"
-    minutes = int((slot.ends_at - slot.starts_at).total_seconds() // 60)
-    return f"{start:%H:%M} {minutes}分 {slot.counsellor}".strip()
+    who = f" {slot.counsellor}" if slot.counsellor else ""
+    return f"{short_date(start.date())} {start:%H:%M} {_minutes(slot)}分{who}"
 
 
 async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0) -> None:
@@ -174,14 +249,10 @@ async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0)
         )
         return
     starts = [s.starts_at for s in slots]
-    choices = []
-    for s in slots:
-        label = _time_label(s, starts.count(s.starts_at) > 1)
-        choices.append(
-            postback(
-                label, _data("slot", t=topic.value, s=s.id, k=key), f"{short_date(day)} {label}"
-            )
-        )
+    choices = [
+        postback(label, _data("slot", t=topic.value, s=s.id, k=key), _time_said(s))
+        for s, label in zip(slots, _time_labels(slots), strict=True)
+    ]
     more = _data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key, p=page + 1)
     back_to = (
         _data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key, p=page - 1)
@@ -190,12 +261,17 @@ async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0)
     )
     actions, where = _paged(choices, page, more, _back(back_to), key)
     shared = len(set(starts)) < len(starts)
-    turn.reply(
+    await _ask(
+        turn,
         text(
             f"{short_date(day)}ですね。ご希望の時間をお選びください。{where}"
-            + ("\n同じ時刻の枠は、長さと担当者を添えて表示しています。" if shared else ""),
+            + (
+                "\n同じ時刻の枠は、担当者（長さが違うときは長さも）を添えて表示しています。"
+                if shared
+                else ""
+            ),
             actions,
-        )
+        ),
     )
 
 
@@ -212,7 +288,8 @@ async def slot_taken(
         postback(short_when(s), _data("slot", t=topic.value, s=s.id, k=key), short_when(s))
         for s in nearest
     ]
-    turn.reply(
+    await _ask(
+        turn,
         text(
             why + "\n近い日時で、次の枠が空いています。",
             [
@@ -220,7 +297,7 @@ async def slot_taken(
                 postback("ほかの日を見る", _data("topic", t=topic.value, k=key), "ほかの日を見る"),
                 _stop(key),
             ],
-        )
+        ),
     )
 
 
@@ -249,16 +326,17 @@ async def ask_method(turn: Turn, topic: Topic, slot_id: int | None, key: str) ->
         postback(m.label, _data("method", t=topic.value, s=slot.id, m=m.value, k=key), m.label)
         for m in methods
     ]
-    turn.reply(
+    legend = "\n".join(f"{m.label}: {METHOD_LEGEND[m]}" for m in methods)
+    await _ask(
+        turn,
         text(
-            f"{short_when(slot)}〜ですね。ご相談の方法をお選びください。\n"
-            "来所: WorkStyle Lab Inno で対面\nオンライン: ビデオ通話\n電話: 担当者からお電話",
+            f"{short_when(slot)}〜ですね。ご相談の方法をお選びください。\n{legend}",
             [
                 *actions,
                 _back(_data("date", t=topic.value, d=day.strftime("%Y%m%d"), k=key)),
                 _stop(key),
             ],
-        )
+        ),
     )
 
 
@@ -539,7 +617,7 @@ class ConsultFlow:
         if not step or (topic is None and step != "start"):
             await start(turn)
         elif step == "start":
-            ask_topic(turn, key)  # 戻る to the topics, within the same attempt
+            await ask_topic(turn, key)  # 戻る to the topics, within the same attempt
         elif step == "topic" and topic is not None:
             await ask_date(turn, topic, key, page=_page_of(params.get("p")))
         elif step == "date" and topic is not None:

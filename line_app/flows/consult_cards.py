@@ -167,6 +167,8 @@ def booking_bubble(booking: Booking, cancel: Action) -> dict[str, Any]:
         _row("内容", Topic(booking.topic).label),
         _row("方法", method.label),
     ]
+    if slot.counsellor:
+        rows.insert(1, _row("担当", slot.counsellor))  # as on the confirmation card
     if method == Method.PHONE:
         rows.append(phone_row(booking.phone))
     return _bubble("ご予約", SEA, rows, [cancel])

@@ -31,7 +31,8 @@ def desk_contact(settings: Settings) -> str:
 
 class Menu:
     """The main menu built from the areas' entries (shima.areas), in registry order.
-    `ready` names the flows that work today; the others answer 準備中."""
+    `ready` names the flows that work today; the others answer 準備中 when typed or tapped
+    on the rich menu, but are never offered as quick replies (no loop of 準備中 answers)."""
 
     def __init__(self, items: list[MenuItem], ready: set[str] | None = None) -> None:
         self.items = (*items, MYPAGE)
@@ -39,6 +40,7 @@ class Menu:
         self.ready = {MYPAGE.flow, *(ready if ready is not None else self.by_flow)}
 
     def actions(self) -> list[Action]:
+        """Every item, 準備中 ones too (menus offer only `ready_actions`)."""
         return [postback(i.label, postback_data(i.flow), i.label) for i in self.items]
 
     def ready_items(self) -> list[MenuItem]:
@@ -55,7 +57,7 @@ class Menu:
         return text(
             f"{lead}\n下のボタン、または画面下のメニューからどうぞ。\n"
             f"{words}と入力しても始められます。",
-            self.actions(),
+            self.ready_actions(),
         )
 
     def greeted(self, turn: Turn) -> None:
@@ -93,6 +95,6 @@ class Menu:
             text(
                 f"「{title}」は現在準備中です。公開まで今しばらくお待ちください。\n"
                 f"お急ぎのときは、{desk_contact(turn.settings)}へお電話ください。",
-                self.actions(),
+                self.ready_actions(),
             )
         )

@@ -21,6 +21,12 @@ def _see_bookings() -> Action:
     return postback("予約の確認", postback_data("mypage"), "予約の確認")
 
 
+def _reason(reason: str) -> str:
+    """The reason staff gave, as its own line; nothing when none was given (the notice never
+    guesses whose wish it was: a move may be the resident's own request by phone)."""
+    return f"理由: {reason.strip()}\n" if reason.strip() else ""
+
+
 def _what_and_how(booking: Booking) -> str:
     method = Method(booking.method)
     return f"内容: {Topic(booking.topic).label}／方法: {method.label}\n{HOW_TO_MEET[method]}\n"
@@ -59,9 +65,9 @@ async def notify_staff_cancel(booking: Booking, reason: str) -> None:
     await _notify(
         booking,
         "【ご予約キャンセルのお知らせ】\n"
-        f"{when(booking.slot)} のご相談は、窓口の都合によりキャンセルとなりました。\n"
-        f"理由: {reason or '（記載なし）'}\n"
-        "ご迷惑をおかけして申し訳ありません。別の日時でのご予約をお待ちしています。",
+        f"{when(booking.slot)} のご予約は、キャンセルとなりました。\n"
+        + _reason(reason)
+        + "別の日時でのご相談は「相談予約」からどうぞ。",
         postback("相談予約", postback_data("consult"), "相談予約"),
         "staff_cancel",
     )
@@ -92,11 +98,10 @@ async def notify_staff_change(
     await _notify(
         booking,
         "【ご予約変更のお知らせ】\n"
-        f"{before} のご相談は、窓口の都合により次の日時に変更となりました。\n"
+        "ご予約の日時が次のとおり変更になりました。\n"
+        f"変更前: {before}\n"
         f"新しい日時: {when(booking.slot)}\n"
-        f"{who}"
-        f"理由: {reason or '（記載なし）'}\n"
-        "ご都合が合わないときは、マイページからキャンセルできます。",
+        f"{who}" + _reason(reason) + "ご都合が合わないときは、マイページからキャンセルできます。",
         _see_bookings(),
         "staff_change",
         once=False,
@@ -110,7 +115,10 @@ async def notify_staff_booking(booking: Booking) -> None:
         booking,
         "【ご予約のお知らせ】\n"
         "窓口でご予約を承りました。\n"
-        f"日時: {when(booking.slot)}\n" + _what_and_how(booking) + CAN_CANCEL,
+        f"日時: {when(booking.slot)}\n"
+        + (f"担当: {booking.slot.counsellor}\n" if booking.slot.counsellor else "")
+        + _what_and_how(booking)
+        + CAN_CANCEL,
         _see_bookings(),
         "staff_booking",
     )
