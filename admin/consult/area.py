@@ -43,6 +43,7 @@ TARGET_URLS = {
 }
 DETAIL_LABELS = {
     "slot": "相談枠",
+    "beyond_limit": "予約数の上限",
     "reason": "理由",
     "status": "状態",
     "topic": "相談内容",
@@ -65,6 +66,7 @@ DETAIL_LABELS = {
     "week": "週",
 }
 DETAIL_VALUES = {
+    "beyond_limit": {"yes": "上限を超えて登録"},
     "status": {s.value: s.label for s in BookingStatus},
     "topic": {t.value: t.label for t in Topic},
     "action": {

@@ -24,6 +24,7 @@ from shima.domain import consultation as rules
 RESIDENT_SEARCH_LIMIT = 20
 BOOKABLE_DAYS = 60  # 代理予約 offers free slots this far ahead
 NOTE_MAX = 500
+LIMIT_HINT = "上限を超えて登録するときは「上限を超えて登録する」にチェックしてください。"
 
 
 async def bookable_slots(request: Request) -> list[ConsultationSlot]:
@@ -66,6 +67,7 @@ async def booking_new(request: Request) -> Response:
                             method=Method(method),
                             note=note,
                             booked_by=BookedBy.STAFF,
+                            beyond_limit=form.get("beyond_limit") == "yes",
                         ),
                         settings_of(request),
                     )
@@ -74,8 +76,16 @@ async def booking_new(request: Request) -> Response:
                         "consult.booking.create",
                         "booking",
                         booking.id,
-                        {"resident": resident.id, "slot": slot_id},
+                        {
+                            "resident": resident.id,
+                            "slot": slot_id,
+                            **(
+                                {"beyond_limit": "yes"} if form.get("beyond_limit") == "yes" else {}
+                            ),
+                        },
                     )
+            except rules.TooManyBookings as exc:
+                error = staff_message(exc) + LIMIT_HINT
             except rules.BookingError as exc:
                 error = staff_message(exc)
             else:
@@ -98,6 +108,8 @@ async def booking_new(request: Request) -> Response:
             "matches": matches,
             "resident": resident,
             "slots": await bookable_slots(request) if resident is not None else [],
+            "upcoming": await rules.upcoming(resident) if resident is not None else [],
+            "limit": settings_of(request).consult_max_upcoming,
             "topics": list(Topic),
             "methods": list(Method),
             "form": form,

@@ -303,13 +303,14 @@ async def _detail_page(
             "history": history,
             "moves": await rules.moves_of(booking.id),
             "markable": rules.markable(booking),
+            "movable": rules.movable(booking),
             "targets": (
                 [
                     s
                     for s in await rules.staff_choices(BOOKABLE_DAYS, moving=True)
                     if s.id != booking.slot_id
                 ]
-                if booking.status == BookingStatus.BOOKED
+                if rules.movable(booking)
                 else []
             ),
             "outcome": flash(request, OUTCOMES),

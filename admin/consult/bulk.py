@@ -133,12 +133,12 @@ async def slot_bulk(request: Request) -> Response:
     }
     if request.method == "GET":
         context["values"] = bulk_defaults()
-        return form_page(request, "admin/consult/slot_bulk.html", context, [])
+        return await form_page(request, "admin/consult/slot_bulk.html", context, [])
     form = await request.form()
     context["values"] = form_values(form)
     pattern, errors = parse_bulk_form(form)
     if pattern is None:
-        return form_page(request, "admin/consult/slot_bulk.html", context, errors)
+        return await form_page(request, "admin/consult/slot_bulk.html", context, errors)
     try:
         async with in_transaction():
             plan = await slots.create_from_pattern(pattern)
@@ -160,7 +160,7 @@ async def slot_bulk(request: Request) -> Response:
     except slots.TooManySlots:
         limit = slots.MAX_PATTERN_SLOTS
         errors = [f"一度に作成できるのは{limit}枠までです。期間を短くしてください。"]
-        return form_page(request, "admin/consult/slot_bulk.html", context, errors)
+        return await form_page(request, "admin/consult/slot_bulk.html", context, errors)
     context["result"] = summary(plan)
     context["week"] = week_start(pattern.first).isoformat()
-    return form_page(request, "admin/consult/slot_bulk.html", context, [])
+    return await form_page(request, "admin/consult/slot_bulk.html", context, [])

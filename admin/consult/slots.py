@@ -114,16 +114,17 @@ def form_values(form: FormData) -> dict[str, Any]:
     return values
 
 
-def form_page(
+async def form_page(
     request: Request,
     template: str,
     context: dict[str, Any],
     errors: list[str],
 ) -> Response:
+    counsellors = await slots.known_counsellors()  # the 担当 field's suggestions
     return render(
         request,
         template,
-        {"errors": errors, "all_methods": list(Method), **context},
+        {"errors": errors, "all_methods": list(Method), "counsellors": counsellors, **context},
         status_code=400 if errors else 200,
         active="consult_slots",
     )
@@ -140,7 +141,7 @@ async def slot_new(request: Request) -> Response:
             settings.desk_close_hour,
         )
         values.update(date=day.isoformat(), start=f"{start:%H:%M}", end=f"{end:%H:%M}")
-        return form_page(request, "admin/consult/slot_form.html", {"values": values}, [])
+        return await form_page(request, "admin/consult/slot_form.html", {"values": values}, [])
     form = await request.form()
     data, errors = parse_slot_form(form)
     if data is not None:
@@ -152,7 +153,9 @@ async def slot_new(request: Request) -> Response:
             errors = refused.problems
         else:
             return to_week(data.day, "created")
-    return form_page(request, "admin/consult/slot_form.html", {"values": form_values(form)}, errors)
+    return await form_page(
+        request, "admin/consult/slot_form.html", {"values": form_values(form)}, errors
+    )
 
 
 # ---------- Editing and deleting a slot that may hold bookings ----------
@@ -176,7 +179,7 @@ async def slot_edit(request: Request) -> Response:
         await audit.record(request, "consult.booking.list", "slot", slot.id, {"for": "枠の編集"})
     if request.method == "GET":
         context["values"] = slot_form_values(slot)
-        return form_page(request, "admin/consult/slot_form.html", context, [])
+        return await form_page(request, "admin/consult/slot_form.html", context, [])
     form = await request.form()
     context["values"] = form_values(form)
     data, errors = parse_slot_form(form)
@@ -186,7 +189,7 @@ async def slot_edit(request: Request) -> Response:
     if data is not None and not errors:
         errors = await slots.edit_problems(slot, bookings, data, action, reason)
     if errors or data is None:
-        return form_page(request, "admin/consult/slot_form.html", context, errors)
+        return await form_page(request, "admin/consult/slot_form.html", context, errors)
     moved = data.moves(slot)
     cancelling = bool(bookings) and moved and action == slots.CANCEL
     before = ConsultationSlot(
@@ -210,11 +213,11 @@ async def slot_edit(request: Request) -> Response:
                 {"moved": moved, "bookings": len(bookings), "action": action if moved else ""},
             )
     except slots.SlotRefused as refused:
-        return form_page(request, "admin/consult/slot_form.html", context, refused.problems)
+        return await form_page(request, "admin/consult/slot_form.html", context, refused.problems)
     except (slots.SlotChanged, rules.BookingError):
         errors = ["編集中にこの枠の予約が変わりました。内容を確認して、もう一度保存してください。"]
         context["bookings"] = await slots.active_bookings(slot.id)
-        return form_page(request, "admin/consult/slot_form.html", context, errors)
+        return await form_page(request, "admin/consult/slot_form.html", context, errors)
     blocked = any(not b.resident.is_following for b in bookings) and moved
     return to_week(data.day, "updated_blocked" if blocked else "updated")
 

@@ -48,7 +48,8 @@ class SlotOnClosedDay(SlotClosed):
 
     def __init__(self, day: date, reason: str) -> None:
         super().__init__(day, reason)
-        self.message = f"この枠は受付を終了しました。{short_date(day)}は休館日（{reason}）です。"
+        # Not 「受付を終了しました」: nothing ended, the centre is closed that day.
+        self.message = f"{short_date(day)}は休館日（{reason}）のため、この枠は予約できません。"
 
 
 class SlotInPast(SlotClosed):
@@ -62,6 +63,16 @@ class MoveIntoPast(SlotInPast):
     to come)."""
 
     message = "この枠は受付を終了しました。開始時刻を過ぎた枠へは変更できません。"
+
+
+class MoveFromPast(BookingError):
+    """A consultation that has ended is recorded (来所済み / 無断キャンセル), not moved: a move
+    would erase what happened. A late resident's booking may still move while it runs."""
+
+    message = (
+        "終了した相談の日時は変更できません。来所済みか無断キャンセルを記録してから、"
+        "必要なら新しく代理予約してください。"
+    )
 
 
 class SameSlot(BookingError):
@@ -223,6 +234,8 @@ class BookingRequest:
     request_key: str | None = None  # the confirm button's nonce
     booked_by: BookedBy = BookedBy.RESIDENT
     phone: str | None = None  # for 電話 bookings, when the resident gave one (parse_phone)
+    # Staff may book beyond the 2-booking limit, but only saying so (never silently).
+    beyond_limit: bool = False
 
 
 async def book(resident: Resident, request: BookingRequest, settings: Settings) -> Booking:
@@ -243,8 +256,8 @@ async def book(resident: Resident, request: BookingRequest, settings: Settings) 
     key = f"{slot.id}:{resident.id}"
     if await Booking.exists(active_key=key):
         raise AlreadyBooked
-    # Staff may book beyond the limit; residents may not.
-    if request.booked_by == BookedBy.RESIDENT:
+    # Residents never book beyond the limit; staff only when they say so (beyond_limit).
+    if request.booked_by == BookedBy.RESIDENT or not request.beyond_limit:
         await check_limit(resident, settings)
     # Nobody books a day the centre is closed, staff included (the closure may be newer
     # than the button or the admin form).
@@ -384,6 +397,12 @@ async def claim_due_reminders(settings: Settings, limit: int = 200) -> list[Book
     return claimed
 
 
+def movable(booking: Booking) -> bool:
+    """Whether staff may move `booking` (slot loaded): still 予約中 and its consultation not
+    over (see MoveFromPast). move_by_staff decides again under the row locks."""
+    return booking.status == BookingStatus.BOOKED and booking.slot.ends_at > now()
+
+
 async def move_by_staff(
     booking_id: int,
     target_slot_id: int,
@@ -416,6 +435,9 @@ async def move_by_staff(
     source, target = locked.get(booking.slot_id), locked.get(target_slot_id)
     if source is None:
         raise NotCancellable
+    at = now()
+    if source.ends_at <= at:
+        raise MoveFromPast
     if target is None or not target.is_active:
         raise SlotClosed
     if Method(booking.method) not in target.method_list:
@@ -424,7 +446,6 @@ async def move_by_staff(
     closed = await closed_reason(day)
     if closed:
         raise SlotOnClosedDay(day, closed)
-    at = now()
     if target.starts_at <= at:
         raise MoveIntoPast
     key = f"{target.id}:{booking.resident_id}"

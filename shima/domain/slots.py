@@ -8,6 +8,8 @@ see, like BookingError.message."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -91,14 +93,41 @@ class SlotSpec:
 
 # ---------- Overlap and the past: the rules every new or moved slot obeys ----------
 #
-# Two slots overlap when they have the same counsellor (the name as entered; a blank name
-# is one "担当未定" person too), both are active (not removed), and their times intersect:
+# Two slots overlap when they have the same counsellor (compared by counsellor_key: 「森」,
+# 「森（キャリア相談員）」 and 「森 」 are one person; a blank name is one "担当未定" person too),
+# both are active (not removed), and their times intersect:
 # a.starts_at < b.ends_at and b.starts_at < a.ends_at (10:00–11:00 and 11:00–12:00 touch,
 # they do not overlap). A slot for several people at once is one slot with a capacity.
 
 
 def counsellor_label(name: str) -> str:
     return name or "担当未定"
+
+
+def counsellor_key(name: str) -> str:
+    """Who a counsellor name means, for the overlap rule: width and case folded (NFKC),
+    spaces dropped, and a role note in brackets after the name ignored — staff type 「森」
+    for the slot called 「森（キャリア相談員）」."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"\s+", "", folded.split("(", 1)[0])
+
+
+def same_counsellor(a: str, b: str) -> bool:
+    return counsellor_key(a) == counsellor_key(b)
+
+
+async def known_counsellors(limit: int = 50) -> list[str]:
+    """Counsellor names on active slots (most used first), offered by the slot forms so staff
+    pick the spelling already in use."""
+    names = (
+        await ConsultationSlot.filter(is_active=True)
+        .exclude(counsellor="")
+        .values_list("counsellor", flat=True)
+    )
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[str(name)] = counts.get(str(name), 0) + 1
+    return sorted(counts, key=lambda n: (-counts[n], n))[:limit]
 
 
 def times_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
@@ -108,13 +137,16 @@ def times_overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) ->
 async def overlapping(
     counsellor: str, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
 ) -> list[ConsultationSlot]:
-    """The active slots of `counsellor` whose time intersects [starts_at, ends_at)."""
-    found = ConsultationSlot.filter(
-        is_active=True, counsellor=counsellor, starts_at__lt=ends_at, ends_at__gt=starts_at
-    )
+    """The active slots of `counsellor` (same_counsellor) whose time intersects
+    [starts_at, ends_at). The time window is narrow, so the names are compared here."""
+    found = ConsultationSlot.filter(is_active=True, starts_at__lt=ends_at, ends_at__gt=starts_at)
     if exclude_id is not None:
         found = found.exclude(id=exclude_id)
-    return await found.order_by("starts_at", "id")
+    return [
+        s
+        for s in await found.order_by("starts_at", "id")
+        if same_counsellor(s.counsellor, counsellor)
+    ]
 
 
 def slot_span(starts_at: datetime, ends_at: datetime) -> str:
@@ -156,7 +188,8 @@ async def lock_counsellor(counsellor: str) -> None:
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
         await conn.execute_query(
-            "SELECT pg_advisory_xact_lock(hashtext($1))", [f"consult.slot:{counsellor}"]
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [f"consult.slot:{counsellor_key(counsellor)}"],
         )
 
 
@@ -273,12 +306,15 @@ async def plan_pattern(p: WeeklyPattern) -> PatternPlan:
     plan = PatternPlan()
     closed = await closed_days(p.first, p.last)
     at = now()
-    theirs = await ConsultationSlot.filter(
-        is_active=True,
-        counsellor=p.counsellor,
-        starts_at__lt=jst_datetime(p.last + timedelta(days=1)),
-        ends_at__gt=jst_datetime(p.first),
-    ).order_by("starts_at", "id")
+    theirs = [
+        s
+        for s in await ConsultationSlot.filter(
+            is_active=True,
+            starts_at__lt=jst_datetime(p.last + timedelta(days=1)),
+            ends_at__gt=jst_datetime(p.first),
+        ).order_by("starts_at", "id")
+        if same_counsellor(s.counsellor, p.counsellor)
+    ]
     existing = {(s.starts_at, s.ends_at) for s in theirs}
     day = p.first
     while day <= p.last:
@@ -356,7 +392,7 @@ async def edit_problems(
     cancelling = bool(bookings) and moved and action == CANCEL
     if moved:
         problems += await spec_problems(spec, exclude_id=slot.id)
-    elif spec.counsellor != slot.counsellor:
+    elif not same_counsellor(spec.counsellor, slot.counsellor):
         others = await overlapping(spec.counsellor, spec.starts_at, spec.ends_at, slot.id)
         if others:
             problems.append(
@@ -382,7 +418,7 @@ async def update_slot(slot: ConsultationSlot, spec: SlotSpec) -> None:
     and no longer fits (the capacity condition is part of the UPDATE), and SlotRefused when
     an overlapping slot of the counsellor was saved meanwhile (checked again under the
     counsellor's lock)."""
-    if spec.moves(slot) or spec.counsellor != slot.counsellor:
+    if spec.moves(slot) or not same_counsellor(spec.counsellor, slot.counsellor):
         await lock_counsellor(spec.counsellor)
         others = await overlapping(spec.counsellor, spec.starts_at, spec.ends_at, slot.id)
         if others:

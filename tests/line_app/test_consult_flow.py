@@ -409,7 +409,7 @@ async def test_confirm_tapped_after_a_closure_was_added_does_not_book(
     confirm = await book_through(resident, note=None)
     await Closure.create(date=slot.starts_at.astimezone(JST).date(), reason="施設点検")
     await resident.tap(confirm)
-    assert "この枠は受付を終了しました" in resident.text()
+    assert "休館日（施設点検）のため、この枠は予約できません" in resident.text()
     assert f"s={elsewhere.id}" in str(resident.actions())
     assert await Booking.all().count() == 0
     assert (await ConsultationSlot.get(id=slot.id)).booked_count == 0
