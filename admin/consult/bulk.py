@@ -1,4 +1,5 @@
-"""Bulk creation of 相談枠 from a weekly pattern (closed days and identical slots skipped)."""
+"""Bulk creation of 相談枠 from a weekly pattern (closed days, past times, identical and
+overlapping slots skipped)."""
 
 from __future__ import annotations
 
@@ -25,16 +26,17 @@ DURATIONS = (15, 20, 30, 45, 60, 90, 120)  # minutes offered for the weekly patt
 OVERLAPS_LISTED = 10  # overlapping slots named in the summary; the rest are counted
 
 
-def summary(plan: slots.PatternPlan) -> str:
-    """What was created and everything skipped, each with its reason."""
-    text = f"{plan.created}件作成、{len(plan.skipped)}日スキップ"
+def summary(plan: slots.PatternPlan) -> tuple[str, list[str]]:
+    """What was created (the headline) and each kind of skipped slot with its reason (shown
+    as a list next to it, so a long skip report never hides the headline)."""
+    skipped: list[str] = []
     if plan.skipped:
         reasons = "、".join(f"{short_date(d)} {r}" for d, r in plan.skipped)
-        text += f"（{reasons}）"
+        skipped.append(f"{len(plan.skipped)}日は休館日などのため作成しませんでした（{reasons}）。")
     if plan.past:
-        text += f"。過去の日時のため {plan.past}件は作成しませんでした"
+        skipped.append(f"過去の日時のため {plan.past}件は作成しませんでした。")
     if plan.duplicates:
-        text += f"。同じ枠がすでにあったため {plan.duplicates}件は作成しませんでした"
+        skipped.append(f"同じ枠がすでにあったため {plan.duplicates}件は作成しませんでした。")
     if plan.overlaps:
         named = [
             f"{slots.slot_span(s, e)} は {slots.slot_span(o.starts_at, o.ends_at)} の枠と重なります"
@@ -44,11 +46,11 @@ def summary(plan: slots.PatternPlan) -> str:
         if more > 0:
             named.append(f"ほか{more}件")
         who = slots.counsellor_label(plan.overlaps[0][2].counsellor)
-        text += (
-            f"。{who}さんの既存の枠と時間が重なるため {len(plan.overlaps)}件は作成しませんでした"
-            f"（{'、'.join(named)}）"
+        skipped.append(
+            f"{who}さんの既存の枠と時間が重なるため {len(plan.overlaps)}件は作成しませんでした"
+            f"（{'、'.join(named)}）。"
         )
-    return text + "。"
+    return f"{plan.created}件作成しました。", skipped
 
 
 def parse_bulk_form(form: FormData) -> tuple[slots.WeeklyPattern | None, list[str]]:
@@ -161,6 +163,6 @@ async def slot_bulk(request: Request) -> Response:
         limit = slots.MAX_PATTERN_SLOTS
         errors = [f"一度に作成できるのは{limit}枠までです。期間を短くしてください。"]
         return await form_page(request, "admin/consult/slot_bulk.html", context, errors)
-    context["result"] = summary(plan)
+    context["result"], context["skipped"] = summary(plan)
     context["week"] = week_start(pattern.first).isoformat()
     return await form_page(request, "admin/consult/slot_bulk.html", context, [])

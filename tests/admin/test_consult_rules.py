@@ -129,7 +129,8 @@ async def test_bulk_lists_the_overlaps_it_skipped_and_why(
     }
     response = await staff_client.post(f"{SLOTS}/bulk", data=form)
     assert response.status_code == 200
-    assert "1件作成、0日スキップ" in response.text
+    assert "1件作成しました" in response.text and "日は休館日などのため" not in response.text
+    assert '<div class="alert alert-warning" role="status">' in response.text  # listed apart
     assert "田中さんの既存の枠と時間が重なるため 1件は作成しませんでした" in response.text
     assert "10:00〜11:00 は" in response.text and "10:30〜11:00 の枠と重なります" in response.text
     starts = sorted(s.starts_at for s in await ConsultationSlot.all())

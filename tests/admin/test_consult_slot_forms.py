@@ -21,14 +21,16 @@ from tests.shima.domain.helpers import jst, open_day, resident, slot
 
 
 def test_bulk_summary() -> None:
-    assert summary(PatternPlan(slots=[ConsultationSlot()] * 3)) == "3件作成、0日スキップ。"
+    assert summary(PatternPlan(slots=[ConsultationSlot()] * 3)) == ("3件作成しました。", [])
     plan = PatternPlan(
         slots=[ConsultationSlot()] * 2, duplicates=1, skipped=[(date(2026, 12, 1), "施設点検")]
     )
-    text = summary(plan)
-    assert text == (
-        "2件作成、1日スキップ（12/1(火) 施設点検）。"
-        "同じ枠がすでにあったため 1件は作成しませんでした。"
+    assert summary(plan) == (
+        "2件作成しました。",
+        [
+            "1日は休館日などのため作成しませんでした（12/1(火) 施設点検）。",
+            "同じ枠がすでにあったため 1件は作成しませんでした。",
+        ],
     )
 
 
