@@ -128,3 +128,15 @@ async def test_a_closed_day_is_named_as_closed_not_as_over(
     assert refused.status_code == 400
     assert "休館日（施設点検）のため、この枠は予約できません" in refused.text
     assert "受付を終了しました" not in refused.text
+
+
+async def test_resident_search_tells_namesakes_apart_and_has_no_empty_table(
+    staff_client: httpx2.AsyncClient,
+) -> None:
+    first, second = await resident("名瀬 一郎"), await resident("名瀬 一郎")
+    page = await staff_client.get(f"{BOOKINGS}/new", params={"q": "名瀬"})
+    assert f"#{first.id}" in page.text and f"#{second.id}" in page.text
+    assert "登録日" in page.text
+    none = await staff_client.get(f"{BOOKINGS}/new", params={"q": "奄美"})
+    assert "「奄美」に当てはまる利用者はいません。" in none.text
+    assert "<table" not in none.text
