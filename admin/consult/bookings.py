@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
-from admin.forms import flash, form_text, parse_date_range, parse_int
+from admin.forms import flash, form_text, parse_date_range, parse_int, too_long
 from admin.listing import paginate
 from admin.pages import render
 from admin.sessions import settings_of
@@ -351,15 +351,18 @@ async def booking_cancel(request: Request) -> Response:
     if isinstance(booking, Response):
         return booking
     form = await request.form()
-    reason = form_text(form, "reason", REASON_MAX)
+    typed = form.get("reason")
+    over = too_long(form, {"reason": ("キャンセル理由", REASON_MAX)})
+    reason = "" if over else form_text(form, "reason", REASON_MAX)
     if not reason:
-        typed = form.get("reason")
         # The form comes back with what was typed (whitespace only counts as nothing).
         return await _detail_page(
             request,
             booking,
-            error="キャンセル理由を入力してください。理由は利用者への LINE のお知らせに載ります。",
-            values={"reason": typed[:REASON_MAX] if isinstance(typed, str) else ""},
+            error=over[0]
+            if over
+            else "キャンセル理由を入力してください。理由は利用者への LINE のお知らせに載ります。",
+            values={"reason": typed if isinstance(typed, str) else ""},
             status_code=400,
         )
     try:

@@ -140,3 +140,19 @@ async def test_resident_search_tells_namesakes_apart_and_has_no_empty_table(
     none = await staff_client.get(f"{BOOKINGS}/new", params={"q": "奄美"})
     assert "「奄美」に当てはまる利用者はいません。" in none.text
     assert "<table" not in none.text
+
+
+async def test_an_over_long_cancel_reason_gives_the_form_back_with_it(
+    staff_client: httpx2.AsyncClient, settings: Settings
+) -> None:
+    booking = await book(settings, await resident(), await slot_at(jst(future_day(), 10)))
+    path = f"{BOOKINGS}/{booking.id}"
+    csrf = await page_csrf(staff_client, path)
+    reason = "担当者の体調不良のため。" * 40  # 480 characters, over the 300 a notice takes
+    response = await staff_client.post(
+        f"{path}/cancel", data={"csrf_token": csrf, "reason": reason}
+    )
+    assert response.status_code == 400
+    assert "キャンセル理由は300文字以内で入力してください（いま480文字です）" in response.text
+    assert reason in response.text  # nothing cut: the staff member shortens it themselves
+    assert (await Booking.get(id=booking.id)).status == BookingStatus.BOOKED

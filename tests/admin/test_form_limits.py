@@ -114,11 +114,12 @@ async def test_a_field_over_its_limit_is_never_cut_silently(
     booking = await book(settings, await resident(), await slot_at(jst(future_day(), 10)))
     detail = f"{BOOKINGS}/{booking.id}"
     csrf = await page_csrf(staff_client, detail)
+    target = await slot_at(jst(future_day(), 14))
     response = await staff_client.post(
-        f"{detail}/cancel",
-        data={"csrf_token": csrf, "reason": "都合" * 200},
+        f"{detail}/move",
+        data={"csrf_token": csrf, "target": str(target.id), "reason": "都合" * 200},
         headers={"referer": f"http://testserver{detail}"},
     )
     assert response.status_code == 400
     assert "入力欄の文字数が多すぎます（300文字まで）。" in response.text
-    assert (await Booking.get(id=booking.id)).status.value == "booked"
+    assert (await Booking.get(id=booking.id)).slot_id != target.id
