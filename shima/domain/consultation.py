@@ -467,8 +467,26 @@ async def move_by_staff(
     await ConsultationSlot.filter(id=source.id, booked_count__gt=0).update(
         booked_count=F("booked_count") - 1
     )
-    move = await BookingMove.create(
-        booking_id=booking.id,
+    move = _move_row(booking.id, source, target, reason, by)
+    await move.save()
+    await booking.refresh_from_db()
+    booking.slot = target
+    move.booking = booking
+    return move
+
+
+def _move_row(
+    booking_id: int,
+    source: ConsultationSlot,
+    target: ConsultationSlot,
+    reason: str,
+    by: StaffUser | None,
+    at: datetime | None = None,
+) -> BookingMove:
+    """A history line: the times and counsellors as they were and as they became (the slot
+    ids may be one slot whose time was edited)."""
+    return BookingMove(
+        booking_id=booking_id,
         from_slot_id=source.id,
         to_slot_id=target.id,
         from_starts_at=source.starts_at,
@@ -479,11 +497,8 @@ async def move_by_staff(
         to_counsellor=target.counsellor,
         reason=reason[:300],
         moved_by=by,
+        moved_at=at or now(),
     )
-    await booking.refresh_from_db()
-    booking.slot = target
-    move.booking = booking
-    return move
 
 
 async def moves_of(booking_id: int) -> list[BookingMove]:
@@ -508,23 +523,7 @@ async def slot_rescheduled(
         bookings = await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED)
         at = now()
         await BookingMove.bulk_create(
-            [
-                BookingMove(
-                    booking_id=b.id,
-                    from_slot_id=slot.id,
-                    to_slot_id=slot.id,
-                    from_starts_at=before.starts_at,
-                    from_ends_at=before.ends_at,
-                    to_starts_at=slot.starts_at,
-                    to_ends_at=slot.ends_at,
-                    from_counsellor=before.counsellor,
-                    to_counsellor=slot.counsellor,
-                    reason=reason[:300],
-                    moved_by=by,
-                    moved_at=at,
-                )
-                for b in bookings
-            ]
+            [_move_row(b.id, before, slot, reason, by, at) for b in bookings]
         )
     return await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED).update(
         reminder_queued_at=None
