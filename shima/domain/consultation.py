@@ -482,12 +482,14 @@ def _move_row(
     reason: str,
     by: StaffUser | None,
     at: datetime | None = None,
+    *,
+    same_slot: bool = False,
 ) -> BookingMove:
-    """A history line: the times and counsellors as they were and as they became (the slot
-    ids may be one slot whose time was edited)."""
+    """A history line: the times and counsellors as they were and as they became
+    (`same_slot`: one slot whose time was edited; `source` holds its old values)."""
     return BookingMove(
         booking_id=booking_id,
-        from_slot_id=source.id,
+        from_slot_id=target.id if same_slot else source.id,
         to_slot_id=target.id,
         from_starts_at=source.starts_at,
         from_ends_at=source.ends_at,
@@ -523,7 +525,8 @@ async def slot_rescheduled(
         bookings = await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED)
         at = now()
         await BookingMove.bulk_create(
-            [_move_row(b.id, before, slot, reason, by, at) for b in bookings]
+            # `before` is the slot's old values (no row of its own): the move stays in one slot.
+            [_move_row(b.id, before, slot, reason, by, at, same_slot=True) for b in bookings]
         )
     return await Booking.filter(slot_id=slot_id, status=BookingStatus.BOOKED).update(
         reminder_queued_at=None
