@@ -46,6 +46,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/admin_bookings.py
+	$(BIN)/python bench/programme_rush.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

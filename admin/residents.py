@@ -15,6 +15,7 @@ from admin.listing import page_of
 from admin.pages import render
 from models.chat import ChatMessage, ChatThread
 from models.consultation import Booking
+from models.course import Attendance, Registration
 from models.inbox import InboxEvent
 from models.outbox import OutboxMessage
 from models.residents import Resident
@@ -86,6 +87,16 @@ async def resident_detail(request: Request) -> Response:
         .order_by("-slot__starts_at")
         .limit(RECENT)
     )
+    # 寺子屋・交流会: sign-ups, waitlist places and attendance, the latest sessions first.
+    signups = (
+        await Registration.filter(resident_id=resident.id)
+        .select_related("session__programme")
+        .order_by("-session__starts_at", "-id")
+        .limit(RECENT)
+    )
+    attended = await Registration.filter(
+        resident_id=resident.id, attendance=Attendance.PRESENT
+    ).count()
     chat = list(
         reversed(
             await ChatMessage.filter(resident_id=resident.id).order_by("-id").limit(CHAT_PREVIEW)
@@ -101,6 +112,8 @@ async def resident_detail(request: Request) -> Response:
             "events": events,
             "messages": messages,
             "bookings": bookings,
+            "signups": signups,
+            "attended": attended,
             "chat": chat,
             "thread": thread,
             "event_labels": EVENT_LABELS,

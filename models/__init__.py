@@ -9,4 +9,5 @@ MODEL_MODULES = [
     "models.conversation",
     "models.consultation",
     "models.chat",
+    "models.course",
 ]

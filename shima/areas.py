@@ -17,12 +17,18 @@ from admin import throttle
 from admin.chat import demo as chat_demo
 from admin.chat.area import ADMIN as CHAT_ADMIN
 from admin.consult.area import ADMIN as CONSULT_ADMIN
+from admin.programmes.area import ADMIN as PROGRAMMES_ADMIN
+from admin.programmes.area import NEWS_ADMIN
 from admin.registry import AdminArea, AdminAreas
 from line_app.flows import consult as consult_flow
+from line_app.flows import course as course_flow
+from line_app.flows import news as news_flow
 from line_app.flows.menu import MenuItem
 from line_app.notices import consult as consult_notices
+from line_app.notices import course as course_notices
 from line_app.router import LineArea, Router
 from models.residents import Resident
+from shima.domain import course_demo
 from shima.domain import slots as consult_slots
 from shima.settings import Settings
 
@@ -67,7 +73,6 @@ AREAS: tuple[Area, ...] = (
     # 個別チャット: the admin's side; its LINE side (logging, the hand-over to the desk) is
     # line_app.chat, called by the router for messages no flow takes.
     Area(key="chat", title="チャット", admin=CHAT_ADMIN, seed_demo=chat_demo.seed_demo),
-    # Not built yet: in the menu, answering 準備中.
     Area(
         key="course",
         title="寺子屋・交流会",
@@ -76,10 +81,21 @@ AREAS: tuple[Area, ...] = (
                 "course",
                 "寺子屋・交流会",
                 "寺子屋・交流会の申込み",
-                ("寺子屋", "交流会", "講座", "セミナー"),
-            )
+                ("寺子屋", "交流会", "講座", "セミナー", "ワークショップ"),
+            ),
+            flow=course_flow.CourseFlow(),
+            mypage=course_flow.show_mine,
+            cancel_booking=course_flow.cancel_registrations,
+        ),
+        admin=PROGRAMMES_ADMIN,
+        seed_demo=course_demo.seed_demo,
+        jobs=(
+            Job("course.offers", course_notices.run_offers),
+            Job("course.reminders", course_notices.queue_due_reminders),
+            Job("course.followups", course_notices.queue_due_followups),
         ),
     ),
+    # Not built yet: in the menu, answering 準備中.
     Area(
         key="market",
         title="ハンドメイドマーケット",
@@ -101,10 +117,14 @@ AREAS: tuple[Area, ...] = (
     ),
     Area(
         key="news",
-        title="お知らせ",
+        title="イベント・お知らせ",
         line=LineArea(
-            MenuItem("news", "お知らせ", "イベント・お知らせ", ("お知らせ", "イベント", "ニュース"))
+            MenuItem(
+                "news", "お知らせ", "イベント・お知らせ", ("お知らせ", "イベント", "ニュース")
+            ),
+            flow=news_flow.NewsFlow(),
         ),
+        admin=NEWS_ADMIN,
     ),
 )
 

@@ -65,7 +65,15 @@ class Settings:
     consult_max_upcoming: int = 2  # upcoming bookings one resident may hold
     consult_close_hours: float = 2.0  # booking closes this long before the start
     consult_days_ahead: int = 14
-    reminder_hour_jst: int = 18  # the day before, at this hour
+    reminder_hour_jst: int = 18  # the day before, at this hour (consultations and sessions)
+    # 寺子屋・交流会 waitlist offers (shima.domain.course): a freed seat is held for the first
+    # person waiting this many hours (the clock stops overnight, offer_quiet_*); from
+    # course_open_offer_hours before the start it is offered to everyone waiting at once.
+    course_offer_hours: float = 12.0
+    course_open_offer_hours: float = 24.0
+    offer_quiet_from_hour: int = 21  # JST: no offers are sent from this hour …
+    offer_quiet_until_hour: int = 8  # … until this one, and deadlines do not run meanwhile
+    course_checkin_minutes: int = 30  # チェックイン opens this long before the start
     # The desk (WorkStyle Lab Inno): told to residents in 準備中 answers and when the bot
     # passes a message to staff. desk_open/close are JST hours; desk_days are weekdays
     # (0 = Monday) when staff answer.
@@ -138,6 +146,8 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         consult_max_upcoming=config("SHIMA_CONSULT_MAX_UPCOMING", cast=int, default=2),
         consult_close_hours=config("SHIMA_CONSULT_CLOSE_HOURS", cast=float, default=2.0),
         reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),
+        course_offer_hours=config("SHIMA_COURSE_OFFER_HOURS", cast=float, default=12.0),
+        course_open_offer_hours=config("SHIMA_COURSE_OPEN_OFFER_HOURS", cast=float, default=24.0),
         desk_phone=str(config("SHIMA_DESK_PHONE", default="0997-52-1111")),
         desk_open_hour=config("SHIMA_DESK_OPEN_HOUR", cast=int, default=9),
         desk_close_hour=config("SHIMA_DESK_CLOSE_HOUR", cast=int, default=17),

@@ -23,6 +23,8 @@ from admin.routes import routes as admin_routes
 from admin.routing import PUBLIC
 from shima import areas
 from shima import db as shima_db
+from shima.domain import course as course_rules
+from shima.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server, watch_for_problems
 
 EMAIL, PASSWORD = "kanri@example.jp", "umi-to-sora-2026"
@@ -55,6 +57,7 @@ async def add_people(database_url: str) -> dict[str, int | str]:
     the demo); returns the ids path parameters are filled with."""
     from models.chat import SavedReply
     from models.consultation import Booking, BookingStatus, ConsultationSlot, Method, Topic
+    from models.course import NewsItem, ProgrammeSession, SessionStatus
     from models.outbox import OutboxMessage, OutboxStatus
     from models.residents import Resident
     from shima.timeutil import now
@@ -94,11 +97,28 @@ async def add_people(database_url: str) -> dict[str, int | str]:
         )
         reply = await SavedReply.first()
         assert reply is not None, "shima seed-demo seeds 定型文"
+        # A demo session with one resident registered (two children in 託児) and one waiting.
+        session = (
+            await ProgrammeSession.filter(status=SessionStatus.PUBLISHED)
+            .order_by("starts_at")
+            .first()
+        )
+        assert session is not None, "shima seed-demo seeds 寺子屋・交流会 sessions"
+        settings = Settings(database_url=database_url, secret_key="test")
+        care = course_rules.SignUp(session.id, children=2, children_ages="3歳、5歳")
+        await course_rules.register(people[0], care, settings)
+        await ProgrammeSession.filter(id=session.id).update(seats=1)
+        await course_rules.register(people[1], course_rules.SignUp(session.id), settings)
+        news = await NewsItem.first()
+        assert news is not None, "shima seed-demo seeds お知らせ"
         return {
             "slot_id": slots[0].id,
             "booking_id": bookings[0].id,
             "resident_id": people[0].id,
             "reply_id": reply.id,
+            "session_id": session.id,
+            "programme_id": session.programme_id,
+            "news_id": news.id,
             "name": "missing.jpg",  # a picture route: its not-found page must fit too
         }
     finally:

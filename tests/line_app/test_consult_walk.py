@@ -28,7 +28,8 @@ from tests.line_app.test_consult_flow import Resident_
 staff_user = admin_fixtures.staff_user
 staff_client = admin_fixtures.staff_client
 
-COMING_SOON = ("寺子屋・交流会", "マーケット出店", "アンケート", "お知らせ")
+READY = ["相談予約", "寺子屋・交流会", "お知らせ", "マイページ"]
+COMING_SOON = ("マーケット出店", "アンケート")
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ async def test_method_legend_names_phone_when_offered(resident: Resident_) -> No
         ("やめる", None),
         ("今日の天気は？", None),
         ("マーケット", None),  # a 準備中 area typed
-        (None, "flow=course"),  # a 準備中 area tapped (rich menu)
+        (None, "flow=survey"),  # a 準備中 area tapped (rich menu)
         (None, "flow=menu"),
         (None, "flow=cancel"),
     ],
@@ -115,7 +116,7 @@ async def test_menus_offer_only_areas_that_work(
         assert tap is not None
         await resident.tap(tap)
     labels = quick_labels(resident)
-    assert labels == ["相談予約", "マイページ"], labels
+    assert labels == READY, labels
     assert not set(labels) & set(COMING_SOON)
 
 
@@ -323,10 +324,14 @@ async def test_words_that_leave_still_leave_a_button_step(
     assert CHOOSE not in resident.text()
 
 
-async def test_a_tap_elsewhere_forgets_the_button_step(resident: Resident_) -> None:
+@pytest.mark.parametrize(
+    "elsewhere",
+    ["flow=survey", "flow=course"],  # a 準備中 area, another area's flow (rich menu)
+)
+async def test_a_tap_elsewhere_forgets_the_button_step(resident: Resident_, elsewhere: str) -> None:
     await one_slot()
     await to_method_step(resident)
-    await resident.tap("flow=course")  # a 準備中 area on the rich menu
+    await resident.tap(elsewhere)
     await resident.say("abc")
     assert CHOOSE not in resident.text() and "方法をお選びください" not in resident.text()
 

@@ -33,8 +33,10 @@ async def test_follow_greets_by_name_with_privacy_notice_first(
     assert "quickReply" in delivery.messages[-1]
     labels = [i["action"]["label"] for i in delivery.messages[-1]["quickReply"]["items"]]
     # Only what works today; the areas not built yet are named as 準備中.
-    assert labels == ["相談予約", "マイページ"]
-    assert "準備中: 寺子屋・交流会、マーケット出店" in body[-1]
+    assert labels == ["相談予約", "寺子屋・交流会", "お知らせ", "マイページ"]
+    offers, coming = body[-1].split("準備中: ")
+    assert "寺子屋・交流会" in offers and "お知らせ" in offers
+    assert coming.startswith("マーケット出店、アンケート")
 
     resident = await Resident.get(line_user_id="U100")
     assert resident.display_name == "奄美 花子"
@@ -80,7 +82,7 @@ async def test_unknown_words_go_to_the_desk_with_the_menu_as_quick_replies(
     assert "窓口の担当者にお伝えしました" in last["text"]  # 個別チャット's hand-over
     # Only what works today is offered (準備中 areas are not buttons).
     labels = [item["action"]["label"] for item in last["quickReply"]["items"]]
-    assert labels == ["相談予約", "マイページ"]
+    assert labels == ["相談予約", "寺子屋・交流会", "お知らせ", "マイページ"]
 
 
 async def test_keywords_start_flows_or_say_coming_soon(
