@@ -518,7 +518,7 @@ def _carousel(bookings: list[Booking]) -> Message:
 
 def _no_bookings(lead: str = "") -> Message:
     return text(
-        lead + "現在、ご予約はありません。",
+        lead + "相談のご予約は、現在ありません。",
         [
             postback("相談予約", postback_data(FLOW), "相談予約"),
             postback("メニュー", postback_data("menu"), "メニュー"),
@@ -534,7 +534,7 @@ async def show_bookings(turn: Turn) -> None:
 async def cancel_booking(turn: Turn, *, stopped: bool) -> None:
     """A typed 「キャンセル」 / 「予約をキャンセルしたい」: the bookings with their cancel buttons.
     Typed in the middle of a booking, the router has stopped that booking first (said here)."""
-    lead = "入力中のご予約の手続きは中止しました。\n" if stopped else ""
+    lead = "入力中の手続きは中止しました。\n" if stopped else ""
     bookings = await rules.upcoming(turn.resident)
     if not bookings:
         turn.reply(_no_bookings(lead))

@@ -429,7 +429,7 @@ async def register(turn: Turn, params: dict[str, str], step: str) -> None:
     if registration is None:  # the rules always say what they made; never guess
         await show_list(turn)
         return
-    registration = await _own(turn, registration.id) or registration
+    # rules.register returns it with its session and programme loaded.
     await answer_registration(turn, registration, "", fresh=True)
 
 
@@ -907,13 +907,10 @@ class CourseFlow:
             await self._registration_step(turn, step, params)
             return
         key = _key(params.get("k"))
-        made = (
-            await Registration.get_or_none(request_key=key).select_related(
-                "session", "session__programme"
-            )
-            if key
-            else None
-        )
+        # Most taps find nothing here: the joins are fetched only for a finished attempt.
+        made = await Registration.filter(request_key=key).first() if key else None
+        if made is not None:
+            await made.fetch_related("session", "session__programme")
         if made is not None and made.resident_id != turn.resident.id:
             await state.clear(turn.user_id)  # a key that is not theirs: start afresh
             await show_list(turn)

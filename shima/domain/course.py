@@ -100,8 +100,10 @@ class ChildcareFull(CourseError):
     def __init__(self, left: int) -> None:
         super().__init__(left)
         self.left = left
-        self.message = "申し訳ありません、託児の枠が埋まっています" + (
-            f"（残り{left}人分）。" if left else "。"
+        self.message = (
+            f"申し訳ありません、託児の空きが足りません（あと{left}人分のみ）。"
+            if left
+            else "申し訳ありません、託児の枠が埋まっています。"
         )
 
 

@@ -62,7 +62,7 @@ async def test_typed_cancel_shows_the_bookings_to_cancel(resident: Resident_, wo
 
 async def test_typed_cancel_without_bookings_says_there_are_none(resident: Resident_) -> None:
     await resident.say("キャンセルしたい")
-    assert "現在、ご予約はありません" in resident.text()
+    assert "相談のご予約は、現在ありません" in resident.text()
     assert STOPPED not in resident.text()
 
 
@@ -79,7 +79,7 @@ async def test_cancel_typed_mid_flow_stops_it_and_offers_the_bookings(
     assert "ひとことお聞かせください" in resident.text()  # waiting for the note
     await resident.say("キャンセル")
     answer = resident.text()
-    assert "入力中のご予約の手続きは中止しました" in answer and "ご予約 1件" in answer
+    assert "入力中の手続きは中止しました" in answer and "ご予約 1件" in answer
     assert await ConversationState.all().count() == 0
     # A note that merely mentions キャンセル stays a note.
     await resident.say("予約")

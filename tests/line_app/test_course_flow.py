@@ -393,7 +393,7 @@ async def test_childcare_full_register_without_childcare(
     confirm = await to_summary(resident, session, children=2, ages="1歳、3歳")
     assert "託児の空きは現在1人分です" in resident.text()
     await resident.tap(confirm)
-    assert "託児の枠が埋まっています（残り1人分）" in resident.text()
+    assert "託児の空きが足りません（あと1人分のみ）" in resident.text()
     await resident.tap(resident.button("託児なしで申し込む"))
     assert "お申し込みを受け付けました" in resident.text()
     registration = await Registration.get(resident__line_user_id="U1")

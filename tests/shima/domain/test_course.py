@@ -212,7 +212,7 @@ async def test_childcare_full_with_a_free_seat_refuses_or_waits(
     parent = await resident("後")
     error = await refused(rules.ChildcareFull, parent, target.id, settings, children=2)
     assert isinstance(error, rules.ChildcareFull) and error.left == 1
-    assert "残り1人分" in error.message
+    assert "あと1人分のみ" in error.message
     # The resident chooses to wait for a 託児 place: on the waitlist though a seat is free.
     mine = await signed_up(parent, target.id, settings, children=2, wait_for_childcare=True)
     assert mine.status == WAITING and mine.children == 2
