@@ -293,16 +293,18 @@ async def ask_children(turn: Turn, session_id: int | None, key: str, lead: str =
     session = await _open_session(turn, session_id, key)
     if session is None:
         return
+    # No more than the session's whole 託児 capacity: more could never be placed.
+    most = max(min(rules.MAX_CHILDREN, session.childcare_places), 1)
     counts = [
         postback(f"{n}人", _data("care", s=session.id, k=key, n=n), f"{n}人です")
-        for n in range(1, rules.MAX_CHILDREN + 1)
+        for n in range(1, most + 1)
     ]
     await _ask(
         turn,
         text(
             (lead + "\n" if lead else "")
             + "お預かりするお子さまは何人ですか？"
-            + f"（1回のお申し込みにつき{rules.MAX_CHILDREN}人まで）",
+            + f"（この回の託児は1回のお申し込みにつき{most}人まで）",
             [*counts, _back(_data("apply", s=session.id, k=key)), _stop(key)],
         ),
     )

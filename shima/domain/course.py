@@ -111,6 +111,18 @@ class TooManyChildren(CourseError):
     message = f"託児でお預かりできるのは、1回のお申し込みにつき{MAX_CHILDREN}人までです。"
 
 
+class ChildcareTooSmall(TooManyChildren):
+    """More children than the session's whole 託児 capacity: they could never be placed, so
+    the resident is not put on a waitlist that cannot move."""
+
+    def __init__(self, places: int) -> None:
+        super().__init__(places)
+        self.message = (
+            f"この回の託児でお預かりできるのは{places}人までです。"
+            "人数を選び直すか、託児なしでお申し込みください。"
+        )
+
+
 class NotYours(CourseError):
     message = "このお申し込みは見つかりませんでした。"
 
@@ -440,6 +452,8 @@ async def register(resident: Resident, signup: SignUp, settings: Settings) -> Ou
         raise closed
     if signup.children and session.childcare_places <= 0:
         raise ChildcareFull(0)
+    if signup.children > session.childcare_places:
+        raise ChildcareTooSmall(session.childcare_places)
     key = f"{session.id}:{resident.id}"
     existing = await Registration.get_or_none(active_key=key)
     if existing is not None:

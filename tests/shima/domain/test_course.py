@@ -230,6 +230,23 @@ async def test_children_at_a_session_without_childcare(settings: Settings, clock
     assert isinstance(error, rules.ChildcareFull) and error.left == 0
 
 
+async def test_more_children_than_the_whole_childcare_never_wait(
+    settings: Settings, clock: Clock
+) -> None:
+    # Two children for a session with one 託児 place could never be placed: no waitlist.
+    target = await session(seats=5, childcare=1)
+    error = await refused(
+        rules.ChildcareTooSmall,
+        await resident(),
+        target.id,
+        settings,
+        children=2,
+        wait_for_childcare=True,
+    )
+    assert "1人まで" in error.message
+    assert (await check_counts(target.id)).waiting == 0
+
+
 # ---------- Residents' own registrations ----------
 
 
