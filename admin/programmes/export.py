@@ -115,13 +115,17 @@ async def registrations_csv(request: Request) -> Response:
         return session
     registrations = await rules.registrations_of(session.id)
     rows = []
-    waiting_place = 0
-    for number, r in enumerate(registrations, start=1):
-        if r.status in (RegistrationStatus.WAITING, RegistrationStatus.OFFERED):
+    seat_place = waiting_place = 0
+    for r in registrations:
+        # 順番: 1, 2, … for seats, 待ち1, 待ち2, … for the waitlist, blank for the rest
+        # (a cancelled registration has no place in either).
+        order: int | str = ""
+        if r.status == RegistrationStatus.REGISTERED:
+            seat_place += 1
+            order = seat_place
+        elif r.status in (RegistrationStatus.WAITING, RegistrationStatus.OFFERED):
             waiting_place += 1
-            order: int | str = f"待ち{waiting_place}"
-        else:
-            order = number
+            order = f"待ち{waiting_place}"
         rows.append(registration_row(order, r))
     await audit.record(
         request,

@@ -85,7 +85,16 @@ OUTCOMES: dict[str, Flash] = {
     ),
     "copied_month": (
         "success",
-        "翌月にコピーしました（下書き）。内容を確認して「公開」にすると LINE に表示されます。",
+        "翌月の同じ日付にコピーしました（下書き）。曜日が変わることがあるので、開催日を確かめて"
+        "「公開」にすると LINE に表示されます。",
+    ),
+    "already_week": (
+        "warning",
+        "翌週の同じ時刻には、すでにこの開催回があります（二重にはコピーしていません）。",
+    ),
+    "already_month": (
+        "warning",
+        "翌月の同じ日時には、すでにこの開催回があります（二重にはコピーしていません）。",
     ),
 }
 
@@ -478,6 +487,8 @@ async def session_copy(request: Request) -> Response:
                 copy.id,
                 {**session_detail(copy), "from_session": session.id, "by": by},
             )
+    except rules.AlreadyCopied as exc:  # a double tap, or copied before: not a second one
+        return to_edit(exc.twin.id, f"already_{by}")
     except rules.CourseError as exc:
         return await programme_page(
             request,

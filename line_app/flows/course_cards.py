@@ -9,7 +9,7 @@ session reads the same wherever it is shown.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from line_app.messages import Action, Message, flex
@@ -20,7 +20,7 @@ from models.course import (
     Registration,
     RegistrationStatus,
 )
-from shima.timeutil import JST, WEEKDAYS_JA, span_ja
+from shima.timeutil import JST, WEEKDAYS_JA, span_ja, today_jst
 
 SEA = "#0B5E7E"
 CORAL = "#E8735A"
@@ -404,9 +404,17 @@ def registered_card(
         if session.online
         else ""
     )
+    # The day-before reminder is promised only when it is surely still to come (the evening
+    # before a session tomorrow it may already have gone out).
+    day = session.starts_at.astimezone(JST).date()
+    reminder = (
+        "前日の夕方にもこのLINEでお知らせします。" if day > today_jst() + timedelta(days=1) else ""
+    )
     footnote = (
         f"当日は開始{checkin_minutes}分前から「当日チェックイン」で受付できます。"
-        "前日の夕方にもこのLINEでお知らせします。" + online + "\n"
+        + reminder
+        + online
+        + "\n"
         "ご都合が悪くなったときは「キャンセルする」か、マイページからお取り消しください。"
     )
     return flex(

@@ -175,6 +175,16 @@ class TooEarlyToMark(CourseError):
         self.message = f"出欠は当日（{format_jst(opens_at, '%m/%d %H:%M')}以降）から記録できます。"
 
 
+class AlreadyCopied(CourseError):
+    """A copy would repeat a session the programme already has at that start (a second tap
+    on コピー, or copied before): `twin` is that session."""
+
+    def __init__(self, twin: ProgrammeSession) -> None:
+        super().__init__(twin.id)
+        self.twin = twin
+        self.message = "この日時の開催回はすでにあります。"
+
+
 class BadSession(CourseError):
     """A session form's values break a rule; `problems` are the Japanese reasons."""
 
@@ -890,6 +900,10 @@ def spec_problems(spec: SessionSpec, session: ProgrammeSession | None = None) ->
     if spec.online:
         if spec.online_url and not spec.online_url.startswith("https://"):
             problems.append("オンラインのURLは https:// から始まるものを入力してください。")
+        elif not spec.online_url and spec.status == SessionStatus.PUBLISHED:
+            # Residents are told how to join in the reminder: a published online session
+            # without a link would leave them with nothing.
+            problems.append("オンラインの回を公開するには、参加用のURLを入力してください。")
     elif not spec.venue.strip():
         problems.append("会場を入力するか、「オンライン」を選んでください。")
     return problems
@@ -959,6 +973,14 @@ async def copy_session(session_id: int, *, weeks: int = 0, months: int = 0) -> P
         online_url=session.online_url,
         status=SessionStatus.DRAFT,
     )
+    # One programme never runs twice at the same start (a double tap on コピー copies once).
+    twin = (
+        await ProgrammeSession.filter(programme_id=session.programme_id, starts_at=spec.starts_at)
+        .exclude(status=SessionStatus.CANCELLED)
+        .first()
+    )
+    if twin is not None:
+        raise AlreadyCopied(twin)
     return await create_session(session.programme, spec)
 
 

@@ -372,6 +372,32 @@ async def test_copy_to_next_week_and_next_month(staff_client: httpx2.AsyncClient
     assert all(d["from_session"] == session.id for d in details)
 
 
+async def test_copying_twice_to_the_same_week_makes_one_copy(
+    staff_client: httpx2.AsyncClient,
+) -> None:
+    """Found using it: a second tap on 翌週 made a second draft at the same time."""
+    prog = await programme()
+    session = await session_of(prog)
+    csrf = await page_csrf(staff_client, f"{PROGRAMMES}/{prog.id}")
+    path = f"{SESSIONS}/{session.id}/copy"
+    first = await staff_client.post(path, data={"csrf_token": csrf, "by": "week"})
+    copy = await ProgrammeSession.exclude(id=session.id).get()
+    again = await staff_client.post(path, data={"csrf_token": csrf, "by": "week"})
+    assert again.status_code == 303
+    assert again.headers["location"] == f"{SESSIONS}/{copy.id}/edit?done=already_week"
+    assert first.headers["location"] != again.headers["location"]
+    assert await ProgrammeSession.filter(programme_id=prog.id).count() == 2
+    assert await AuditLog.filter(action="course.session.copy").count() == 1
+    shown = await staff_client.get(again.headers["location"])
+    assert "すでにこの開催回があります" in shown.text
+
+    # A cancelled session at that time does not stand in the way.
+    await ProgrammeSession.filter(id=copy.id).update(status=SessionStatus.CANCELLED)
+    third = await staff_client.post(path, data={"csrf_token": csrf, "by": "week"})
+    assert "done=copied_week" in third.headers["location"]
+    assert await ProgrammeSession.filter(programme_id=prog.id).count() == 3
+
+
 async def test_publish_a_draft(staff_client: httpx2.AsyncClient) -> None:
     prog = await programme()
     draft = await session_of(prog, status=SessionStatus.DRAFT)
@@ -512,6 +538,28 @@ async def test_registration_and_attendance_csv(
         "course.attendance.export",
     ]
     assert exports[0].detail == {"rows": 4} and exports[2].detail["period_from"]
+
+
+async def test_registration_csv_numbers_seats_and_waitlist_apart_and_not_the_cancelled(
+    staff_client: httpx2.AsyncClient, settings: Settings
+) -> None:
+    """Found using it: a cancelled registration was numbered after the waitlist (「6」
+    under 待ち1), as if it still had a place."""
+    session = await session_of(await programme(), seats=2)
+    gone = await sign_up(settings, await resident("取消 さん"), session)
+    await sign_up(settings, await resident("席 さん"), session)
+    await sign_up(settings, await resident("待ち 一番"), session)
+    await sign_up(settings, await resident("待ち 二番"), session)
+    async with in_transaction():
+        await rules.cancel_by_staff(gone.id, "ご本人から連絡", settings)  # 待ち 一番 is offered
+
+    rows = csv_rows(await staff_client.get(f"{SESSIONS}/{session.id}/registrations.csv"))
+    assert [r[:3] for r in rows[1:]] == [
+        ["1", "申込済み", "席 さん"],
+        ["待ち1", "繰り上げ案内中", "待ち 一番"],
+        ["待ち2", "キャンセル待ち", "待ち 二番"],
+        ["", "キャンセル", "取消 さん"],
+    ]
 
 
 # ---------- Dashboard and the session page ----------

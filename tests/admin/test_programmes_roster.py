@@ -449,6 +449,51 @@ async def test_attendance_mark_undo_line_check_in_and_walk_ins(
     assert await OutboxMessage.all().count() == 0
 
 
+async def test_attendance_of_a_cancelled_session_offers_no_walk_in_form(
+    staff_client: httpx2.AsyncClient, clock: Clock
+) -> None:
+    """Found using it: after 中止 the door page still offered 「追加して出席にする」 with
+    「空き 2 席」, and every walk-in typed there was refused."""
+    session, _ = await full_house(clock)
+    clock.at = SESSION_START - timedelta(minutes=10)  # check-in is open
+    open_page = await staff_client.get(attendance(session))
+    assert 'action="' + attendance(session) + '/walk-in"' in open_page.text
+    # Full: the hint says how to add someone anyway.
+    assert "「定員を超えて受け入れる」にチェックしてください" in open_page.text
+    async with in_transaction():
+        await rules.cancel_session(session.id, "台風のため")
+    page = await staff_client.get(attendance(session))
+    assert page.status_code == 200
+    assert "/walk-in" not in page.text and "追加して出席にする" not in page.text
+    assert "中止になったため、当日参加の方は追加できません" in page.text
+    assert "空き 2 席" not in page.text
+
+
+async def test_waitlist_shows_who_waits_for_a_childcare_place(
+    staff_client: httpx2.AsyncClient, clock: Clock
+) -> None:
+    """Found using it: someone first in the queue but never offered (their children did
+    not fit the 託児 places left) looked the same as anyone waiting."""
+    session = await make_session(seats=3, childcare=2)
+    await sign_up(clock, await resident("奄美 花子"), session, 2, "3歳・5歳")
+    clock.at += timedelta(minutes=1)
+    async with in_transaction():
+        outcome = await rules.register(
+            await resident("笠利 さくら"),
+            rules.SignUp(session.id, children=1, children_ages="1歳", wait_for_childcare=True),
+            Settings(),
+        )
+    assert outcome.registration is not None
+    assert outcome.registration.status == RegistrationStatus.WAITING
+    plain = await sign_up(clock, await resident("名瀬 太郎"), session)
+    assert plain.status == RegistrationStatus.REGISTERED
+    html = (await staff_client.get(roster(session))).text
+    waitlist = html[html.index('id="waitlist"') : html.index('id="message"')]
+    assert waitlist.count("託児の空き待ち") == 1
+    row = waitlist[waitlist.index(f'id="r{outcome.registration.id}"') :]
+    assert row.index("託児の空き待ち") < row.index("</tr>")
+
+
 async def test_attendance_before_check_in_opens_changes_nothing(
     staff_client: httpx2.AsyncClient, clock: Clock
 ) -> None:

@@ -207,6 +207,18 @@ async def test_signs_up_without_childcare(resident: Resident_) -> None:
     assert (await ProgrammeSession.get(id=session.id)).taken == 1
 
 
+async def test_the_day_before_reminder_is_promised_only_when_still_to_come(
+    resident: Resident_,
+) -> None:
+    later = await make_session(hours_ahead=24 * 5)
+    await resident.tap(await to_summary(resident, later))
+    assert "前日の夕方にもこのLINEでお知らせします" in resident.text()
+    soon = await make_session(hours_ahead=3)
+    await resident.tap(await to_summary(resident, soon))
+    assert "お申し込みを受け付けました" in resident.text()
+    assert "前日の夕方" not in resident.text()
+
+
 async def test_signs_up_with_childcare(resident: Resident_) -> None:
     session = await make_session(childcare=3)
     confirm = await to_summary(resident, session, children=2, ages="3歳、5歳")

@@ -584,6 +584,8 @@ async def test_spec_problems_name_what_is_wrong(settings: Settings, clock: Clock
     assert "会場" in problems(venue=" ")
     assert "https://" in problems(online=True, online_url="http://example.com/room")
     assert rules.spec_problems(replace(good, venue="", online=True)) == []
+    published_online = replace(good, venue="", online=True, status=SessionStatus.PUBLISHED)
+    assert "URL" in "".join(rules.spec_problems(published_online))
     # Against a session: never below what is taken.
     target = await session(seats=3, childcare=2)
     await signed_up(await resident(), target.id, settings, children=2)
@@ -628,6 +630,12 @@ async def test_copy_a_session_to_next_week_as_an_empty_draft(
     assert await Registration.filter(session_id=copy.id).count() == 0
     original = await check_counts(target.id)
     assert (original.taken, original.waiting, original.status) == (2, 1, SessionStatus.PUBLISHED)
+    # A second tap on 翌週にコピー copies nothing more: it names the copy already there.
+    with pytest.raises(rules.AlreadyCopied) as caught:
+        async with in_transaction():
+            await rules.copy_session(target.id, weeks=1)
+    assert caught.value.twin.id == copy.id
+    assert await ProgrammeSession.filter(programme_id=target.programme_id).count() == 2
 
 
 async def test_copy_a_session_to_next_month_keeps_the_time_of_day(
