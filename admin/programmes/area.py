@@ -170,7 +170,14 @@ def routes() -> list[BaseRoute]:
     session = "/programmes/sessions/{session_id:id}"
     return [
         route("/programmes", programmes.programme_list, ["GET"], "programmes"),
-        route("/programmes/new", programmes.programme_new, ["GET", "POST"], "programme_new"),
+        # The programme form carries its picture: a larger body than other admin forms.
+        route(
+            "/programmes/new",
+            programmes.programme_new,
+            ["GET", "POST"],
+            "programme_new",
+            max_body=programmes.IMAGE_FORM_BYTES,
+        ),
         route(
             "/programmes/attendance.csv",
             export.period_attendance_csv,
@@ -188,6 +195,7 @@ def routes() -> list[BaseRoute]:
             programmes.programme_edit,
             ["GET", "POST"],
             "programme_edit",
+            max_body=programmes.IMAGE_FORM_BYTES,
         ),
         route(
             "/programmes/{programme_id:id}/archive",

@@ -2,16 +2,25 @@
 editing one, archiving it, and its page with its sessions (upcoming first, then the past).
 
 The sessions' rules live in shima.domain.course; this module only translates forms and
-shows counts (no resident's data is on these pages)."""
+shows counts (no resident's data is on these pages).
+
+A programme's picture (the hero of its LINE cards) is uploaded on its form and goes through
+the chat's picture machinery (admin.chat.images: type checked by content, re-encoded by
+Pillow, EXIF gone, saved under an unguessable public name LINE fetches). Programme.image_url
+holds its https URL, built as the chat builds the URLs of the pictures staff send."""
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from starlette.datastructures import FormData
+from PIL import Image
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from tortoise.functions import Count
@@ -19,10 +28,14 @@ from tortoise.transactions import in_transaction
 
 from admin import audit
 from admin.auth import staff_required
+from admin.chat import images
 from admin.errors import error_page
 from admin.forms import Flash, flash, form_text, parse_int, short_text, too_long, typed_text
 from admin.listing import page_of
 from admin.pages import render
+from admin.routing import Endpoint
+from admin.sessions import settings_of
+from line_app.notices.chat import media_path
 from models.course import (
     Attendance,
     Programme,
@@ -40,6 +53,15 @@ DESCRIPTION_MAX = 2000
 INSTRUCTOR_MAX = 100
 AUDIENCE_MAX = 200
 IMAGE_URL_MAX = 500
+# The form with a picture in it: the picture (≤ 8 MB, admin.chat.images) and the fields
+# around it. Larger bodies are refused by admin.routing before they are read to the end.
+IMAGE_FORM_BYTES = images.MAX_UPLOAD_BYTES + 1024 * 1024
+IMAGE_MB = images.MAX_UPLOAD_BYTES // (1024 * 1024)
+# LINE shows a Flex image of at most 1024×1024 px: the hero is scaled down to that.
+HERO_MAX = 1024
+# Pictures saved by admin.chat.images, served by the chat's public route.
+PUBLIC_MEDIA = "/admin/chat/public/"
+_OWN_IMAGE = re.compile(re.escape(PUBLIC_MEDIA) + r"([A-Za-z0-9_-]{32})\.jpg")
 FEE_MAX = 100_000
 PAST_SHOWN = 30  # past sessions listed on a programme's page (most recent first)
 UPCOMING_SHOWN = 100
@@ -51,7 +73,7 @@ PROGRAMME_TEXT = {
     "description": ("内容の説明", DESCRIPTION_MAX),
     "instructor": ("講師", INSTRUCTOR_MAX),
     "audience": ("対象", AUDIENCE_MAX),
-    "image_url": ("画像の URL", IMAGE_URL_MAX),
+    "image_url": ("画像", IMAGE_URL_MAX),
 }
 FIELD_NAMES = {
     "kind": "種別",
@@ -79,6 +101,17 @@ OUTCOMES: dict[str, Flash] = {
         "開催回を公開しました。LINE の「寺子屋・交流会」に表示されます。",
     ),
 }
+BAD_IMAGE = (
+    "画像を読み込めませんでした。JPEG・PNG・GIF・WebP の画像ファイル"
+    f"（{IMAGE_MB}MB まで）を選んでください。ほかの内容はまだ保存されていません。"
+)
+IMAGE_TOO_LARGE = (
+    f"画像のファイルが大きすぎます（{IMAGE_MB}MB まで）。小さい画像を選んでください。"
+    "ほかの内容はまだ保存されていません。"
+)
+BODY_REFUSED_HINT = (
+    f"画像を選んでいた場合は、{IMAGE_MB}MB までの画像を選んで、もう一度入力してください。"
+)
 
 
 # ---------- The programme form ----------
@@ -102,6 +135,26 @@ class ProgrammeData:
         ]
 
 
+def own_image_name(url: str) -> str:
+    """The name of a picture uploaded here (admin.chat.images), "" for any other URL."""
+    match = _OWN_IMAGE.fullmatch(urlsplit(url).path) if url else None
+    return match.group(1) if match else ""
+
+
+def image_preview(url: str) -> str:
+    """The small copy of an uploaded picture, on this server (the admin's CSP shows only
+    its own images); "" for a picture elsewhere."""
+    name = own_image_name(url)
+    return f"{PUBLIC_MEDIA}{name}_p.jpg" if name else ""
+
+
+def kept_image(form: FormData) -> str:
+    """The picture the form keeps (its hidden `image_url`), "" when 画像を削除 is ticked."""
+    if short_text(form, "remove_image", 1) == "1":
+        return ""
+    return form_text(form, "image_url", IMAGE_URL_MAX)
+
+
 def parse_programme_form(form: FormData) -> tuple[ProgrammeData | None, list[str]]:
     errors = too_long(form, PROGRAMME_TEXT)
     kind_value = short_text(form, "kind", 16)
@@ -115,10 +168,16 @@ def parse_programme_form(form: FormData) -> tuple[ProgrammeData | None, list[str
     if errors:
         return None, errors
     title = form_text(form, "title", TITLE_MAX)
-    image_url = form_text(form, "image_url", IMAGE_URL_MAX)
+    image_url = kept_image(form)
     if not title:
         errors.append("タイトルを入力してください。")
-    if image_url and (not image_url.startswith("https://") or any(c.isspace() for c in image_url)):
+    # The kept picture is one uploaded here (http in the simulator) or, from before uploads,
+    # an https URL typed by staff: anything else is not from this form.
+    if (
+        image_url
+        and not own_image_name(image_url)
+        and (not image_url.startswith("https://") or any(c.isspace() for c in image_url))
+    ):
         errors.append(
             "画像の URL は https:// で始まる URL を入力してください（空欄なら画像なし）。"
         )
@@ -136,6 +195,56 @@ def parse_programme_form(form: FormData) -> tuple[ProgrammeData | None, list[str
         ),
         [],
     )
+
+
+def _shrink_hero(name: str) -> None:
+    """The picture LINE shows as the cards' hero: at most HERO_MAX px (a Flex image's
+    limit), re-encoded from the already clean copy admin.chat.images saved."""
+    path = media_path("out", f"{name}.jpg")
+    with Image.open(path) as saved:
+        if max(saved.size) <= HERO_MAX:
+            return
+        hero = saved.copy()
+    hero.thumbnail((HERO_MAX, HERO_MAX))
+    hero.save(path, "JPEG", quality=85, optimize=True)
+
+
+def _store_image(data: bytes) -> str:
+    name = images.store(data)
+    _shrink_hero(name)
+    return name
+
+
+async def uploaded_image(request: Request, form: FormData) -> tuple[str, str]:
+    """The picture chosen on the form, saved: (its public URL, ""), ("", a Japanese
+    message) when it is not a picture or too large, ("", "") when none was chosen."""
+    upload = form.get("image")
+    if not isinstance(upload, UploadFile):
+        return "", ""
+    data = await upload.read(images.MAX_UPLOAD_BYTES + 1)
+    if not data:  # the file field left empty
+        return "", ""
+    if len(data) > images.MAX_UPLOAD_BYTES:
+        return "", IMAGE_TOO_LARGE
+    try:
+        name = await run_in_threadpool(_store_image, data)
+    except images.NotAnImage:
+        return "", BAD_IMAGE
+    # As the chat's pictures (admin.chat.views.send_image): LINE fetches over https only,
+    # from this host as the request named it (checked against SHIMA_ALLOWED_HOSTS); TLS
+    # ends at the proxy in production. The simulator serves it as it is served itself.
+    scheme = request.url.scheme if settings_of(request).simulator else "https"
+    base = str(request.base_url.replace(scheme=scheme)).rstrip("/")
+    return f"{base}{PUBLIC_MEDIA}{name}.jpg", ""
+
+
+async def forget_image(url: str) -> None:
+    """Delete an uploaded picture no programme shows any more (replaced or 画像を削除)."""
+    name = own_image_name(url)
+    if not name or await Programme.filter(image_url=url).exists():
+        return
+    for suffix in ("", "_p"):
+        media_path("out", f"{name}{suffix}.jpg").unlink(missing_ok=True)
 
 
 def programme_values(programme: Programme | None) -> dict[str, str]:
@@ -160,13 +269,39 @@ def programme_values(programme: Programme | None) -> dict[str, str]:
     }
 
 
-def typed_values(form: FormData) -> dict[str, str]:
-    return {name: typed_text(form, name) for name in FIELD_NAMES}
+def typed_values(form: FormData, new_image: str = "") -> dict[str, str]:
+    """The form as sent; a picture uploaded with it comes back as the one the form keeps
+    (it is saved only with the form)."""
+    values = {name: typed_text(form, name) for name in FIELD_NAMES}
+    values["remove_image"] = "1" if typed_text(form, "remove_image") == "1" else ""
+    if new_image:
+        values["image_url"], values["remove_image"] = new_image, ""
+    return values
+
+
+async def read_programme_form(
+    request: Request, form: FormData
+) -> tuple[ProgrammeData | None, list[str], dict[str, str]]:
+    """The form's data with the picture chosen on it saved; or None, the Japanese messages
+    and the values to show the form again with (nothing of the programme changed)."""
+    data, errors = parse_programme_form(form)
+    new_image, image_error = await uploaded_image(request, form)
+    if image_error:
+        errors.append(image_error)
+    if data is None or errors:
+        return None, errors, typed_values(form, new_image)
+    if new_image:
+        data = replace(data, image_url=new_image)
+    return data, [], {}
 
 
 def form_page(
     request: Request, programme: Programme | None, values: Mapping[str, str], errors: list[str]
 ) -> Response:
+    # A form body admin.routing refused (too large) comes back as this page with its notice:
+    # most likely the picture, so say so next to it.
+    refused = bool(getattr(request.state, "form_notice", ""))
+    image_url = values.get("image_url", "")
     return render(
         request,
         "admin/programmes/programme_form.html",
@@ -177,6 +312,10 @@ def form_page(
             "kinds": list(ProgrammeKind),
             "limits": {name: limit for name, (_, limit) in PROGRAMME_TEXT.items()},
             "fee_max": FEE_MAX,
+            "image_preview": image_preview(image_url),
+            "image_unsaved": image_url != (programme.image_url if programme else ""),
+            "image_mb": IMAGE_MB,
+            "image_hint": BODY_REFUSED_HINT if refused else "",
         },
         status_code=400 if errors else 200,
         active="programmes",
@@ -198,6 +337,20 @@ async def programme_or_404(request: Request) -> Programme | Response:
 
 
 # ---------- Pages ----------
+
+
+def closes_upload(endpoint: Endpoint) -> Endpoint:
+    """`endpoint` (guarded) with the form's temporary upload file closed whatever the
+    answer, also when the guard refuses the post (no session, no CSRF token)."""
+
+    @functools.wraps(endpoint)  # keeps the guard mark
+    async def closing(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        finally:
+            await request.close()
+
+    return closing
 
 
 @staff_required
@@ -236,6 +389,7 @@ async def programme_list(request: Request) -> Response:
     )
 
 
+@closes_upload
 @staff_required
 async def programme_new(request: Request) -> Response:
     if request.method == "GET":
@@ -245,9 +399,9 @@ async def programme_new(request: Request) -> Response:
             values["kind"] = kind
         return form_page(request, None, values, [])
     form = await request.form()
-    data, errors = parse_programme_form(form)
+    data, errors, values = await read_programme_form(request, form)
     if data is None:
-        return form_page(request, None, typed_values(form), errors)
+        return form_page(request, None, values, errors)
     async with in_transaction():
         programme = await Programme.create(**vars(data))
         await audit.record(
@@ -260,6 +414,7 @@ async def programme_new(request: Request) -> Response:
     return to_programme(programme.id, "created")
 
 
+@closes_upload
 @staff_required
 async def programme_edit(request: Request) -> Response:
     programme = await programme_or_404(request)
@@ -268,9 +423,9 @@ async def programme_edit(request: Request) -> Response:
     if request.method == "GET":
         return form_page(request, programme, programme_values(programme), [])
     form = await request.form()
-    data, errors = parse_programme_form(form)
+    data, errors, values = await read_programme_form(request, form)
     if data is None:
-        return form_page(request, programme, typed_values(form), errors)
+        return form_page(request, programme, values, errors)
     changed = data.changed_fields(programme)
     async with in_transaction():
         await Programme.filter(id=programme.id).update(**vars(data))
@@ -281,6 +436,8 @@ async def programme_edit(request: Request) -> Response:
             programme.id,
             {"title": data.title, "fields": "・".join(changed) or "なし"},
         )
+    if data.image_url != programme.image_url:
+        await forget_image(programme.image_url)
     return to_programme(programme.id, "updated")
 
 
@@ -394,6 +551,7 @@ async def programme_page(
             "past_total": past_total,
             "past_shown": PAST_SHOWN,
             "counts": counts,
+            "image_preview": image_preview(programme.image_url),
             "fill_rate": fill_rate,
             "session_state": session_state,
             "errors": errors or [],
