@@ -445,10 +445,10 @@ async def register(resident: Resident, signup: SignUp, settings: Settings) -> Ou
     it made."""
     request_key = signup.request_key
     if request_key:
-        earlier = await Registration.get_or_none(request_key=request_key).select_related(
-            "session", "session__programme"
-        )
+        # Almost always nothing: the joins are fetched only for a repeat.
+        earlier = await Registration.filter(request_key=request_key).first()
         if earlier is not None and earlier.resident_id == resident.id:
+            await earlier.fetch_related("session", "session__programme")
             return Outcome(registration=earlier)
         if earlier is not None:
             request_key = None  # someone else's key (forged or guessed): theirs stays theirs
@@ -502,7 +502,12 @@ async def register(resident: Resident, signup: SignUp, settings: Settings) -> Ou
         queued_at=queued_at,
         registered_at=registered_at,
     )
-    await session.refresh_from_db()
+    # The counters as this transaction left them (the row is locked until it ends).
+    if status == RegistrationStatus.REGISTERED:
+        session.taken += 1
+        session.childcare_taken += signup.children
+    else:
+        session.waiting += 1
     await session.fetch_related("programme")
     registration.session = session
     return Outcome(registration=registration)
