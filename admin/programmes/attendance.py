@@ -100,6 +100,14 @@ def too_early(request: Request, session: ProgrammeSession) -> str:
     return rules.TooEarlyToMark(opens).message if rules.now() < opens else ""
 
 
+def opens_in_ms(request: Request, session: ProgrammeSession) -> int:
+    """Milliseconds until marking opens (0 once open): a page opened early at the door
+    reloads itself then, so staff need not (attendance.js); beyond a day, never."""
+    left = rules.checkin_opens(settings_of(request), session) - rules.now()
+    ms = int(left.total_seconds() * 1000)
+    return ms if 0 < ms <= 24 * 3600 * 1000 else 0
+
+
 async def _page(
     request: Request,
     session: ProgrammeSession,
@@ -117,6 +125,7 @@ async def _page(
             "rows": rows,
             "counts": Counts.of(rows),
             "too_early": too_early(request, session),
+            "opens_in_ms": opens_in_ms(request, session),
             "outcome": flash(request, OUTCOMES),
             "error": error,
             "values": values or {},

@@ -10,6 +10,10 @@
 
   const LABELS = { present: "出席", absent: "欠席", unknown: "未記録" };
 
+  // Opened before marking opens: the page reloads itself when it does (the buttons enable).
+  const opensIn = Number(list.dataset.opensInMs || 0);
+  if (opensIn > 0) setTimeout(() => window.location.reload(), opensIn + 1000);
+
   function showError(text) {
     if (!errorBox) return;
     errorBox.textContent = text || "";

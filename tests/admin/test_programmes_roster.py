@@ -500,6 +500,12 @@ async def test_attendance_before_check_in_opens_changes_nothing(
     session, regs = await full_house(clock)
     page = await staff_client.get(attendance(session))
     assert "出欠は当日" in page.text and "disabled" in page.text
+    assert "data-opens-in-ms" not in page.text  # days ahead: the page does not wait
+    # Opened at the door 90 minutes early: it reloads itself when marking opens (30 min
+    # before the start), so the buttons enable without staff reloading.
+    clock.at = SESSION_START - timedelta(minutes=90)
+    early = await staff_client.get(attendance(session))
+    assert f'data-opens-in-ms="{60 * 60 * 1000}"' in early.text and "disabled" in early.text
     csrf = await page_csrf(staff_client, attendance(session))
     mark = f"{attendance(session)}/{regs[0].id}"
     refused = await staff_client.post(mark, data={"csrf_token": csrf, "attendance": "present"})
