@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from line_app.flows import card_parts as parts
+from line_app.flows.card_parts import SEA
 from line_app.messages import Action, Message, flex, postback, postback_data, uri_action
 from models.consultation import Booking, ConsultationSlot, Method, Topic
 from shima.timeutil import JST, WEEKDAYS_JA, span_ja
 
 CENTRE = "WorkStyle Lab Inno"
 MAP_URL = "https://www.google.com/maps/search/?api=1&query=" + quote("WorkStyle Lab Inno 奄美市")
-SEA = "#0B5E7E"
-CORAL = "#E8735A"
-MUTED = "#6B7280"
 
 HOW_TO_MEET = {
     Method.VISIT: f"{CENTRE}（奄美市名瀬）にお越しください。",
@@ -24,7 +23,7 @@ NO_PHONE = "（未入力: 前日までに担当スタッフがこのトークで
 
 
 def phone_row(phone: str | None) -> dict[str, Any]:
-    return _row("電話番号", phone or NO_PHONE)
+    return parts.row("電話番号", phone or NO_PHONE)
 
 
 def when(slot: ConsultationSlot) -> str:
@@ -34,18 +33,6 @@ def when(slot: ConsultationSlot) -> str:
 def short_when(slot: ConsultationSlot) -> str:
     start = slot.starts_at.astimezone(JST)
     return f"{start.month}/{start.day}({WEEKDAYS_JA[start.weekday()]}) {start:%H:%M}"
-
-
-def _row(label: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "box",
-        "layout": "baseline",
-        "spacing": "sm",
-        "contents": [
-            {"type": "text", "text": label, "size": "sm", "color": MUTED, "flex": 2},
-            {"type": "text", "text": value or "—", "size": "sm", "wrap": True, "flex": 5},
-        ],
-    }
 
 
 def _bubble(
@@ -68,39 +55,13 @@ def _bubble(
         {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows},
     ]
     if footnote:
-        body.append(
-            {
-                "type": "text",
-                "text": footnote,
-                "size": "xs",
-                "color": MUTED,
-                "wrap": True,
-                "margin": "md",
-            }
-        )
+        body.append(parts.note(footnote))
     bubble: dict[str, Any] = {
         "type": "bubble",
         "body": {"type": "box", "layout": "vertical", "contents": body},
     }
     if buttons:
-        bubble["footer"] = {
-            "type": "box",
-            "layout": "vertical",
-            "spacing": "sm",
-            "contents": [
-                {
-                    "type": "button",
-                    "style": "primary" if i == 0 else "secondary",
-                    "color": colour if i == 0 else None,
-                    "height": "sm",
-                    "action": action,
-                }
-                for i, action in enumerate(buttons)
-            ],
-        }
-        for button in bubble["footer"]["contents"]:
-            if button["color"] is None:
-                del button["color"]
+        bubble["footer"] = parts.footer(buttons, colour)
     return bubble
 
 
@@ -113,15 +74,15 @@ def summary_card(
     phone: str | None = None,
 ) -> Message:
     rows = [
-        _row("日時", when(slot)),
-        _row("内容", topic.label),
-        _row("方法", method.label),
-        _row("ご相談", note or "（なし）"),
+        parts.row("日時", when(slot)),
+        parts.row("内容", topic.label),
+        parts.row("方法", method.label),
+        parts.row("ご相談", note or "（なし）"),
     ]
     if method == Method.PHONE:
         rows.insert(3, phone_row(phone))
     if slot.counsellor:
-        rows.insert(1, _row("担当", slot.counsellor))
+        rows.insert(1, parts.row("担当", slot.counsellor))
     return flex(
         f"ご予約内容の確認: {when(slot)}",
         _bubble("この内容で予約しますか？", SEA, rows, buttons),
@@ -131,11 +92,11 @@ def summary_card(
 def confirmation_card(booking: Booking, slot: ConsultationSlot, cancel: Action) -> Message:
     method = Method(booking.method)
     rows = [
-        _row("日時", when(slot)),
-        _row("担当", slot.counsellor),
-        _row("内容", Topic(booking.topic).label),
-        _row("方法", method.label),
-        _row("場所" if method == Method.VISIT else "当日", HOW_TO_MEET[method]),
+        parts.row("日時", when(slot)),
+        parts.row("担当", slot.counsellor),
+        parts.row("内容", Topic(booking.topic).label),
+        parts.row("方法", method.label),
+        parts.row("場所" if method == Method.VISIT else "当日", HOW_TO_MEET[method]),
     ]
     if method == Method.PHONE:
         rows.append(phone_row(booking.phone))
@@ -163,12 +124,12 @@ def booking_bubble(booking: Booking, cancel: Action) -> dict[str, Any]:
     slot = booking.slot
     method = Method(booking.method)
     rows = [
-        _row("日時", when(slot)),
-        _row("内容", Topic(booking.topic).label),
-        _row("方法", method.label),
+        parts.row("日時", when(slot)),
+        parts.row("内容", Topic(booking.topic).label),
+        parts.row("方法", method.label),
     ]
     if slot.counsellor:
-        rows.insert(1, _row("担当", slot.counsellor))  # as on the confirmation card
+        rows.insert(1, parts.row("担当", slot.counsellor))  # as on the confirmation card
     if method == Method.PHONE:
         rows.append(phone_row(booking.phone))
     return _bubble("ご予約", SEA, rows, [cancel])

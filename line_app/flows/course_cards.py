@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from line_app.flows import card_parts as parts
+from line_app.flows.card_parts import CORAL, MUTED, SEA
 from line_app.messages import Action, Message, flex
 from models.course import (
     NewsItem,
@@ -22,10 +24,7 @@ from models.course import (
 )
 from shima.timeutil import JST, WEEKDAYS_JA, span_ja, today_jst
 
-SEA = "#0B5E7E"
-CORAL = "#E8735A"
 GREEN = "#2E7D5B"
-MUTED = "#6B7280"
 KIND_COLOURS = {
     ProgrammeKind.TERAKOYA: SEA,
     ProgrammeKind.MEETUP: CORAL,
@@ -103,49 +102,8 @@ def deadline_text(session: ProgrammeSession) -> str:
 # -- pieces -------------------------------------------------------------------------------
 
 
-def _row(label: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "box",
-        "layout": "baseline",
-        "spacing": "sm",
-        "contents": [
-            {"type": "text", "text": label, "size": "sm", "color": MUTED, "flex": 2},
-            {"type": "text", "text": value or "—", "size": "sm", "wrap": True, "flex": 5},
-        ],
-    }
-
-
 def _tag(text: str, colour: str) -> dict[str, Any]:
     return {"type": "text", "text": text, "size": "xs", "weight": "bold", "color": colour}
-
-
-def _note(text: str) -> dict[str, Any]:
-    return {
-        "type": "text",
-        "text": text,
-        "size": "xs",
-        "color": MUTED,
-        "wrap": True,
-        "margin": "md",
-    }
-
-
-def _footer(buttons: list[Action], colour: str, *, primary: bool = True) -> dict[str, Any]:
-    """The buttons, the first one filled in the card's colour unless `primary` is False (a
-    card whose first button leaves or cancels: nothing there should invite a tap)."""
-    contents = []
-    for i, action in enumerate(buttons):
-        filled = primary and i == 0
-        button: dict[str, Any] = {
-            "type": "button",
-            "style": "primary" if filled else "secondary",
-            "height": "sm",
-            "action": action,
-        }
-        if filled:
-            button["color"] = colour
-        contents.append(button)
-    return {"type": "box", "layout": "vertical", "spacing": "sm", "contents": contents}
 
 
 def _bubble(
@@ -179,7 +137,7 @@ def _bubble(
         {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows}
     )
     if footnote:
-        body.append(_note(footnote))
+        body.append(parts.note(footnote))
     bubble: dict[str, Any] = {
         "type": "bubble",
         "body": {"type": "box", "layout": "vertical", "contents": body},
@@ -193,7 +151,7 @@ def _bubble(
             "aspectMode": "cover",
         }
     if buttons:
-        bubble["footer"] = _footer(buttons, colour, primary=primary)
+        bubble["footer"] = parts.footer(buttons, colour, primary=primary)
     return bubble
 
 
@@ -202,10 +160,10 @@ def _colour(session: ProgrammeSession) -> str:
 
 
 def _session_rows(session: ProgrammeSession) -> list[dict[str, Any]]:
-    rows = [_row("日時", when(session)), _row("場所", place(session))]
+    rows = [parts.row("日時", when(session)), parts.row("場所", place(session))]
     if session.childcare_places > 0:
-        rows.append(_row("託児", childcare_text(session)))
-    rows.append(_row("参加費", session.programme.fee_text))
+        rows.append(parts.row("託児", childcare_text(session)))
+    rows.append(parts.row("参加費", session.programme.fee_text))
     return rows
 
 
@@ -232,7 +190,7 @@ def session_bubble(
     """One session in the carousel: kind, title, date, place, seats (or 満席・キャンセル待ち),
     託児, fee; `mine` marks the resident's own sign-up, `closed` a passed deadline."""
     rows = _session_rows(session)
-    rows.insert(2, _row("空き", "受付終了" if closed else seats_text(session)))
+    rows.insert(2, parts.row("空き", "受付終了" if closed else seats_text(session)))
     lead = []
     if mine is not None:
         lead.append(
@@ -273,10 +231,10 @@ def more_bubble(more: Action, shown: int) -> dict[str, Any]:
                     "color": SEA,
                     "wrap": True,
                 },
-                _note(f"ここまでで{shown}件です。続きは下のボタンからどうぞ。"),
+                parts.note(f"ここまでで{shown}件です。続きは下のボタンからどうぞ。"),
             ],
         },
-        "footer": _footer([more], SEA),
+        "footer": parts.footer([more], SEA),
     }
 
 
@@ -310,11 +268,11 @@ def detail_card(
         )
     rows = _session_rows(session)
     if programme.instructor:
-        rows.insert(0, _row("講師", programme.instructor))
+        rows.insert(0, parts.row("講師", programme.instructor))
     if programme.audience:
-        rows.append(_row("対象", programme.audience))
-    rows.append(_row("申込締切", deadline_text(session)))
-    rows.append(_row("空き", seats_text(session)))
+        rows.append(parts.row("対象", programme.audience))
+    rows.append(parts.row("申込締切", deadline_text(session)))
+    rows.append(parts.row("空き", seats_text(session)))
     return flex(
         f"{title(session)} {short_when(session)}〜 のご案内",
         _bubble(
@@ -343,14 +301,14 @@ def summary_card(
 ) -> Message:
     """Before 確定 (or キャンセル待ちに登録): what the resident is signing up for."""
     rows = [
-        _row("内容", title(session)),
-        _row("日時", when(session)),
-        _row("場所", place(session)),
-        _row("参加費", session.programme.fee_text),
+        parts.row("内容", title(session)),
+        parts.row("日時", when(session)),
+        parts.row("場所", place(session)),
+        parts.row("参加費", session.programme.fee_text),
     ]
     if session.childcare_places > 0:
-        rows.append(_row("託児", children_text(children, ages)))
-    rows.append(_row("空き", seats_text(session)))
+        rows.append(parts.row("託児", children_text(children, ages)))
+    rows.append(parts.row("空き", seats_text(session)))
     full = is_full(session)
     if full:
         heading = "キャンセル待ちに登録しますか？"
@@ -378,13 +336,15 @@ def summary_card(
 def _registration_rows(registration: Registration) -> list[dict[str, Any]]:
     session = registration.session
     rows = [
-        _row("内容", title(session)),
-        _row("日時", when(session)),
-        _row("場所", place(session)),
-        _row("参加費", session.programme.fee_text),
+        parts.row("内容", title(session)),
+        parts.row("日時", when(session)),
+        parts.row("場所", place(session)),
+        parts.row("参加費", session.programme.fee_text),
     ]
     if registration.children > 0:
-        rows.append(_row("託児", children_text(registration.children, registration.children_ages)))
+        rows.append(
+            parts.row("託児", children_text(registration.children, registration.children_ages))
+        )
     return rows
 
 
@@ -471,7 +431,7 @@ def waits_for_childcare(registration: Registration) -> bool:
 def offer_rows(registration: Registration) -> list[dict[str, Any]]:
     rows = _registration_rows(registration)
     if registration.status == RegistrationStatus.OFFERED and registration.offer_expires_at:
-        rows.append(_row("お返事", f"{short_time(registration.offer_expires_at)}まで"))
+        rows.append(parts.row("お返事", f"{short_time(registration.offer_expires_at)}まで"))
     return rows
 
 
@@ -490,7 +450,7 @@ def registration_bubble(
         )
     if status == RegistrationStatus.WAITING:
         rows = _registration_rows(registration)
-        rows.insert(0, _row("順番", f"{position}番目" if position else "キャンセル待ち"))
+        rows.insert(0, parts.row("順番", f"{position}番目" if position else "キャンセル待ち"))
         freed = "託児の空きが出たら" if waits_for_childcare(registration) else "席が空いたら"
         footnote = (
             "空きが出ています。先着順ですので、参加される場合はお早めに「参加する」を"

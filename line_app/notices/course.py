@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from line_app import outbox
+from line_app.flows import card_parts as parts
+from line_app.flows.card_parts import CORAL, SEA
+from line_app.flows.course_cards import children_text
 from line_app.messages import Action, Message, flex, postback, postback_data, text
 from models.course import Programme, ProgrammeSession, Registration, RegistrationStatus
 from models.residents import Resident
@@ -19,9 +22,6 @@ from shima.settings import Settings
 from shima.timeutil import format_date_ja, format_jst, span_ja
 
 FLOW = "course"
-SEA = "#0B5E7E"
-CORAL = "#E8735A"
-MUTED = "#6B7280"
 RATINGS = {1: "不満", 2: "やや不満", 3: "ふつう", 4: "満足", 5: "とても満足"}
 CAN_CANCEL = "ご都合が悪くなったときは、マイページからキャンセルできます。"
 # The admin's nonce becomes part of a dedupe key (≤ 128 characters in all).
@@ -64,32 +64,19 @@ def _place(session: ProgrammeSession, with_url: bool = False) -> str:
 def _childcare(reg: Registration) -> str:
     if reg.children <= 0:
         return ""
-    ages = f"（{reg.children_ages}）" if reg.children_ages else ""
-    return f"お子さま{reg.children}人{ages}"
-
-
-def _row(label: str, value: str) -> dict[str, Any]:
-    return {
-        "type": "box",
-        "layout": "baseline",
-        "spacing": "sm",
-        "contents": [
-            {"type": "text", "text": label, "size": "sm", "color": MUTED, "flex": 2},
-            {"type": "text", "text": value or "—", "size": "sm", "wrap": True, "flex": 5},
-        ],
-    }
+    return "お子さま" + children_text(reg.children, reg.children_ages)
 
 
 def _rows(reg: Registration, with_url: bool = False) -> list[dict[str, Any]]:
     session = reg.session
     rows = [
-        _row("内容", _title(session.programme)),
-        _row("日時", span_ja(session.starts_at, session.ends_at)),
-        _row("場所", _place(session, with_url)),
-        _row("参加費", session.programme.fee_text),
+        parts.row("内容", _title(session.programme)),
+        parts.row("日時", span_ja(session.starts_at, session.ends_at)),
+        parts.row("場所", _place(session, with_url)),
+        parts.row("参加費", session.programme.fee_text),
     ]
     if reg.children > 0:
-        rows.append(_row("託児", _childcare(reg)))
+        rows.append(parts.row("託児", _childcare(reg)))
     return rows
 
 
@@ -110,38 +97,13 @@ def _card(
         },
     ]
     if note:
-        body.append(
-            {
-                "type": "text",
-                "text": note,
-                "size": "xs",
-                "color": MUTED,
-                "wrap": True,
-                "margin": "md",
-            }
-        )
+        body.append(parts.note(note))
     bubble: dict[str, Any] = {
         "type": "bubble",
         "body": {"type": "box", "layout": "vertical", "contents": body},
     }
     if buttons:
-        footer = []
-        for i, action in enumerate(buttons):
-            button: dict[str, Any] = {
-                "type": "button",
-                "style": "primary" if i == 0 else "secondary",
-                "height": "sm",
-                "action": action,
-            }
-            if i == 0:
-                button["color"] = CORAL
-            footer.append(button)
-        bubble["footer"] = {
-            "type": "box",
-            "layout": "vertical",
-            "spacing": "sm",
-            "contents": footer,
-        }
+        bubble["footer"] = parts.footer(buttons, CORAL)
     return flex(alt, bubble)
 
 
