@@ -47,16 +47,10 @@ def user_id(index: int) -> str:
     return "U" + hashlib.md5(f"bench-user-{index}".encode()).hexdigest()
 
 
-def text_event_body(user: str, reply_token: str, text: str, destination: str) -> bytes:
-    """One LINE webhook body carrying one text message event (as LINE mostly sends them)."""
+def _event_body(user: str, reply_token: str, destination: str, **what: object) -> bytes:
+    """One LINE webhook body carrying one event of `user` (`what`: its type and content)."""
     event = {
-        "type": "message",
-        "message": {
-            "type": "text",
-            "id": str(secrets.randbelow(10**18)),
-            "quoteToken": secrets.token_urlsafe(24),
-            "text": text,
-        },
+        **what,
         "webhookEventId": ulid(),
         "deliveryContext": {"isRedelivery": False},
         "timestamp": int(time.time() * 1000),
@@ -66,6 +60,22 @@ def text_event_body(user: str, reply_token: str, text: str, destination: str) ->
     }
     body = {"destination": destination, "events": [event]}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def text_event_body(user: str, reply_token: str, text: str, destination: str) -> bytes:
+    """One LINE webhook body carrying one text message event (as LINE mostly sends them)."""
+    message = {
+        "type": "text",
+        "id": str(secrets.randbelow(10**18)),
+        "quoteToken": secrets.token_urlsafe(24),
+        "text": text,
+    }
+    return _event_body(user, reply_token, destination, type="message", message=message)
+
+
+def postback_event_body(user: str, reply_token: str, data: str, destination: str) -> bytes:
+    """One LINE webhook body carrying one postback event (a button tap)."""
+    return _event_body(user, reply_token, destination, type="postback", postback={"data": data})
 
 
 def raw_post(host: str, port: int, path: str, body: bytes, signature: str) -> bytes:

@@ -40,7 +40,6 @@ import secrets
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,10 +49,16 @@ from datetime import time as clock_time
 from datetime import timedelta
 from pathlib import Path
 
-from _loadgen import HttpError, read_response, signed_requests, text_event_body, ulid, user_id
+from _loadgen import (
+    HttpError,
+    postback_event_body,
+    read_response,
+    signed_requests,
+    text_event_body,
+    user_id,
+)
 from webhook import (
     ACCESS_TOKEN,
-    BENCH_DIR,
     CHANNEL_SECRET,
     DESTINATION,
     HOST,
@@ -64,13 +69,13 @@ from webhook import (
     _raise_interrupt,
     child_env,
     cpu_seconds,
+    fake_platform_command,
     fake_stats,
     free_port,
     migrate,
-    server_command,
+    start_servers,
     started,
     tail,
-    venv_script,
     wait_ready,
 )
 
@@ -78,22 +83,6 @@ ANSWER_ALL_TARGET = 10.0  # seconds, on SQLite (issue #9)
 
 
 # ---- the residents' taps ------------------------------------------------------------------
-
-
-def postback_event_body(user: str, reply_token: str, data: str, destination: str) -> bytes:
-    """One LINE webhook body carrying one postback event (a button tap)."""
-    event = {
-        "type": "postback",
-        "postback": {"data": data},
-        "webhookEventId": ulid(),
-        "deliveryContext": {"isRedelivery": False},
-        "timestamp": int(time.time() * 1000),
-        "source": {"type": "user", "userId": user},
-        "replyToken": reply_token,
-        "mode": "active",
-    }
-    body = {"destination": destination, "events": [event]}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def taps(session_id: int, key: str) -> list[str]:
@@ -370,16 +359,7 @@ async def run_once(round_no: int, args: argparse.Namespace, work: Path, dbs: Dat
 
     fake_port = free_port()
     tokens_file = run_dir / "tokens.json"
-    fake_cmd = [
-        sys.executable,
-        str(BENCH_DIR / "_fake_platform.py"),
-        "--port",
-        str(fake_port),
-        "--plan",
-        str(run_dir / "plan.json"),
-        "--tokens-out",
-        str(tokens_file),
-    ]
+    fake_cmd = fake_platform_command(fake_port, run_dir, tokens_file)
     fake_log = run_dir / "fake.log"
     with started(fake_cmd, child_env(), ROOT, fake_log) as fake:
         await wait_ready(fake_port, "/_stats", fake, fake_log)
@@ -396,23 +376,7 @@ async def run_once(round_no: int, args: argparse.Namespace, work: Path, dbs: Dat
         scaled = args.web is not None
         ports = [free_port() for _ in range(args.web if scaled else 1)]
         with contextlib.ExitStack() as stack:
-            servers: list[subprocess.Popen[bytes]] = []
-            for n, port in enumerate(ports):
-                log = run_dir / (f"web{n + 1}.log" if scaled else "server.log")
-                web_env = env | {"PORT": str(port)}
-                if scaled:  # the web processes only acknowledge; the worker answers
-                    web_env["SHIMA_RUN_WORKER"] = "false"
-                server = stack.enter_context(
-                    started(server_command("project", port), web_env, run_dir, log)
-                )
-                servers.append(server)
-                await wait_ready(port, "/healthz", server, log)
-            if scaled:
-                worker_cmd = venv_script("shima") + ["worker"]
-                servers.append(
-                    stack.enter_context(started(worker_cmd, env, run_dir, run_dir / "worker.log"))
-                )
-            server_log = run_dir / ("web1.log" if scaled else "server.log")
+            servers, server_log = await start_servers(stack, "project", ports, env, run_dir, scaled)
             if args.profile_pid_file:
                 Path(args.profile_pid_file).write_text(str(servers[-1].pid))
 

@@ -312,6 +312,49 @@ async def fake_stats(port: int, path: str, timeout: float = 10.0) -> dict[str, A
     return result
 
 
+def fake_platform_command(port: int, run_dir: Path, tokens_file: Path) -> list[str]:
+    """The fake LINE platform of one round: it issues the reply tokens of run_dir/plan.json
+    (written to `tokens_file`) and counts what the server sends."""
+    return [
+        sys.executable,
+        str(BENCH_DIR / "_fake_platform.py"),
+        "--port",
+        str(port),
+        "--plan",
+        str(run_dir / "plan.json"),
+        "--tokens-out",
+        str(tokens_file),
+    ]
+
+
+async def start_servers(
+    stack: contextlib.ExitStack,
+    system: str,
+    ports: list[int],
+    env: dict[str, str],
+    run_dir: Path,
+    scaled: bool,
+) -> tuple[list[subprocess.Popen[bytes]], Path]:
+    """One server per port, each ready; `scaled`: web processes that only acknowledge plus a
+    `shima worker` that answers. Returns the processes (the worker last) and the log of the
+    first web process."""
+    servers: list[subprocess.Popen[bytes]] = []
+    for n, port in enumerate(ports):
+        log = run_dir / (f"web{n + 1}.log" if scaled else "server.log")
+        web_env = env | {"PORT": str(port)}
+        if scaled:  # the web processes only acknowledge; the worker answers
+            web_env["SHIMA_RUN_WORKER"] = "false"
+        server = stack.enter_context(started(server_command(system, port), web_env, run_dir, log))
+        servers.append(server)
+        await wait_ready(port, "/healthz", server, log)
+    if scaled:
+        worker_cmd = venv_script("shima") + ["worker"]
+        servers.append(
+            stack.enter_context(started(worker_cmd, env, run_dir, run_dir / "worker.log"))
+        )
+    return servers, run_dir / ("web1.log" if scaled else "server.log")
+
+
 async def run_once(
     system: str, round_no: int, args: argparse.Namespace, work: Path, dbs: Databases
 ) -> Run:
@@ -325,16 +368,7 @@ async def run_once(
 
     fake_port = free_port()
     tokens_file = run_dir / "tokens.json"
-    fake_cmd = [
-        sys.executable,
-        str(BENCH_DIR / "_fake_platform.py"),
-        "--port",
-        str(fake_port),
-        "--plan",
-        str(run_dir / "plan.json"),
-        "--tokens-out",
-        str(tokens_file),
-    ]
+    fake_cmd = fake_platform_command(fake_port, run_dir, tokens_file)
     fake_log = run_dir / "fake.log"
     with started(fake_cmd, child_env(), ROOT, fake_log) as fake:
         await wait_ready(fake_port, "/_stats", fake, fake_log)
@@ -357,23 +391,7 @@ async def run_once(
             env["DATABASE_URL"] = await dbs.fresh(run_dir)
             await migrate(env["DATABASE_URL"], run_dir)
         with contextlib.ExitStack() as stack:
-            servers: list[subprocess.Popen[bytes]] = []
-            for n, port in enumerate(ports):
-                log = run_dir / (f"web{n + 1}.log" if scaled else "server.log")
-                web_env = env | {"PORT": str(port)}
-                if scaled:  # the web processes only acknowledge; the worker answers
-                    web_env["SHIMA_RUN_WORKER"] = "false"
-                server = stack.enter_context(
-                    started(server_command(system, port), web_env, run_dir, log)
-                )
-                servers.append(server)
-                await wait_ready(port, "/healthz", server, log)
-            if scaled:
-                worker_cmd = venv_script("shima") + ["worker"]
-                servers.append(
-                    stack.enter_context(started(worker_cmd, env, run_dir, run_dir / "worker.log"))
-                )
-            server_log = run_dir / ("web1.log" if scaled else "server.log")
+            servers, server_log = await start_servers(stack, system, ports, env, run_dir, scaled)
             if args.profile_pid_file and system == "project":
                 Path(args.profile_pid_file).write_text(str(servers[0].pid))
 
