@@ -418,7 +418,7 @@ async def session_publish(request: Request) -> Response:
         return to_session(session.id, "stale")
     if session.status == SessionStatus.PUBLISHED:
         return to_programme(programme.id, "session_published")
-    spec = dataclasses.replace(spec_of(session), status=SessionStatus.PUBLISHED)
+    spec = dataclasses.replace(rules.SessionSpec.of(session), status=SessionStatus.PUBLISHED)
     problems = rules.spec_problems(spec, session)
     if not problems:
         try:
@@ -449,20 +449,6 @@ async def session_publish(request: Request) -> Response:
     if back_to_session:
         return to_session(session.id, "published")
     return to_programme(programme.id, "session_published")
-
-
-def spec_of(session: ProgrammeSession) -> rules.SessionSpec:
-    return rules.SessionSpec(
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        seats=session.seats,
-        childcare_places=session.childcare_places,
-        deadline=session.deadline,
-        venue=session.venue,
-        online=session.online,
-        online_url=session.online_url,
-        status=session.status,
-    )
 
 
 @staff_required

@@ -22,7 +22,7 @@ Functions that may free or fill seats return an `Outcome` listing whom to tell; 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -862,6 +862,21 @@ class SessionSpec:
     online_url: str = ""
     status: SessionStatus = SessionStatus.DRAFT
 
+    @classmethod
+    def of(cls, session: ProgrammeSession) -> SessionSpec:
+        """A session's values as they are (to change a few with `dataclasses.replace`)."""
+        return cls(
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            seats=session.seats,
+            childcare_places=session.childcare_places,
+            deadline=session.deadline,
+            venue=session.venue,
+            online=session.online,
+            online_url=session.online_url,
+            status=SessionStatus(session.status),
+        )
+
 
 MAX_SEATS = 1000
 MAX_CHILDCARE = 100
@@ -967,15 +982,11 @@ async def copy_session(session_id: int, *, weeks: int = 0, months: int = 0) -> P
         day = add_months(local.date(), months) + timedelta(weeks=weeks)
         return jst_datetime(day, local.timetz().replace(tzinfo=None))
 
-    spec = SessionSpec(
+    spec = replace(
+        SessionSpec.of(session),
         starts_at=later(session.starts_at),
         ends_at=later(session.ends_at),
-        seats=session.seats,
-        childcare_places=session.childcare_places,
         deadline=later(session.deadline),
-        venue=session.venue,
-        online=session.online,
-        online_url=session.online_url,
         status=SessionStatus.DRAFT,
     )
     # One programme never runs twice at the same start (a double tap on コピー copies once).

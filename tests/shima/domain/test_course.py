@@ -531,18 +531,7 @@ async def test_cancelling_a_session_cancels_every_active_place(
 
 
 def spec_of(target: ProgrammeSession, **changes: object) -> rules.SessionSpec:
-    values: dict[str, object] = {
-        "starts_at": target.starts_at,
-        "ends_at": target.ends_at,
-        "seats": target.seats,
-        "childcare_places": target.childcare_places,
-        "deadline": target.deadline,
-        "venue": target.venue,
-        "online": target.online,
-        "online_url": target.online_url,
-        "status": target.status,
-    }
-    return rules.SessionSpec(**(values | changes))  # type: ignore[arg-type]
+    return replace(rules.SessionSpec.of(target), **changes)  # type: ignore[arg-type]
 
 
 async def test_update_session_never_goes_below_what_is_taken(
