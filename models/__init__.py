@@ -10,4 +10,5 @@ MODEL_MODULES = [
     "models.consultation",
     "models.chat",
     "models.course",
+    "models.market",
 ]

@@ -74,6 +74,13 @@ class Settings:
     offer_quiet_from_hour: int = 21  # JST: no offers are sent from this hour …
     offer_quiet_until_hour: int = 8  # … until this one, and deadlines do not run meanwhile
     course_checkin_minutes: int = 30  # チェックイン opens this long before the start
+    # ハンドメイドマーケット (shima.domain.market): a booth freed after the results is held for
+    # the first 補欠 this many daytime hours (the same overnight pause as course offers).
+    market_offer_hours: float = 48.0
+    # Public https address of this app (e.g. https://shima-line.example.jp), for the picture
+    # URLs LINE fetches (the thumbnails in an artist's application summary). "" = https:// and
+    # the first of allowed_hosts (the simulator: the page's own host, see public_base_url).
+    public_url: str = ""
     # The desk (WorkStyle Lab Inno): told to residents in 準備中 answers and when the bot
     # passes a message to staff. desk_open/close are JST hours; desk_days are weekdays
     # (0 = Monday) when staff answer.
@@ -90,6 +97,16 @@ class Settings:
     health_max_event_age_seconds: float = 120.0
     log_format: str = "text"  # "text" or "json" (one JSON object per line)
     log_level: str = "INFO"
+
+    @property
+    def public_base_url(self) -> str:
+        """Where LINE fetches the app's public pictures from (https, no trailing slash)."""
+        if self.public_url:
+            return self.public_url
+        host = self.allowed_hosts[0] if self.allowed_hosts else "localhost"
+        if self.simulator:
+            host = f"{host}:{self.port}"  # the simulator page shows it over its own scheme
+        return f"https://{host}"
 
     @property
     def is_sqlite(self) -> bool:
@@ -148,6 +165,8 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         reminder_hour_jst=config("SHIMA_REMINDER_HOUR", cast=int, default=18),
         course_offer_hours=config("SHIMA_COURSE_OFFER_HOURS", cast=float, default=12.0),
         course_open_offer_hours=config("SHIMA_COURSE_OPEN_OFFER_HOURS", cast=float, default=24.0),
+        market_offer_hours=config("SHIMA_MARKET_OFFER_HOURS", cast=float, default=48.0),
+        public_url=str(config("SHIMA_PUBLIC_URL", default="")).strip().rstrip("/"),
         desk_phone=str(config("SHIMA_DESK_PHONE", default="0997-52-1111")),
         desk_open_hour=config("SHIMA_DESK_OPEN_HOUR", cast=int, default=9),
         desk_close_hour=config("SHIMA_DESK_CLOSE_HOUR", cast=int, default=17),

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from models.course import ProgrammeSession, Registration, RegistrationStatus
 from models.residents import Resident
 from shima.domain import course as rules
+from shima.domain import offers
 from shima.settings import Settings
 from tests.shima.domain.course_helpers import (
     DAY,
@@ -72,7 +73,7 @@ def nothing(outcome: rules.Outcome) -> bool:
 
 
 def test_offer_deadline_counts_only_daytime_hours(settings: Settings) -> None:
-    deadline = rules.offer_deadline
+    deadline = offers.offer_deadline
     assert deadline(settings, jst(DAY, 8)) == jst(DAY, 20)  # 12 hours inside one day
     assert deadline(settings, jst(DAY, 9)) == jst(DAY, 21)  # ends just as the pause begins
     assert deadline(settings, jst(DAY, 15)) == jst(NEXT_DAY, 14)  # 6 h + (pause) + 6 h
@@ -86,13 +87,13 @@ def test_offer_deadline_counts_only_daytime_hours(settings: Settings) -> None:
 
 
 def test_the_overnight_pause_is_from_21_until_8_jst(settings: Settings) -> None:
-    assert not rules.is_quiet(settings, jst(DAY, 20, 59))
-    assert rules.is_quiet(settings, jst(DAY, 21))
-    assert rules.is_quiet(settings, jst(NEXT_DAY, 7, 59))
-    assert not rules.is_quiet(settings, jst(NEXT_DAY, 8))
-    assert rules.next_daytime(settings, jst(DAY, 23)) == jst(NEXT_DAY, 8)
-    assert rules.next_daytime(settings, jst(NEXT_DAY, 2)) == jst(NEXT_DAY, 8)
-    assert rules.next_daytime(settings, jst(DAY, 12)) == jst(DAY, 12)
+    assert not offers.is_quiet(settings, jst(DAY, 20, 59))
+    assert offers.is_quiet(settings, jst(DAY, 21))
+    assert offers.is_quiet(settings, jst(NEXT_DAY, 7, 59))
+    assert not offers.is_quiet(settings, jst(NEXT_DAY, 8))
+    assert offers.next_daytime(settings, jst(DAY, 23)) == jst(NEXT_DAY, 8)
+    assert offers.next_daytime(settings, jst(NEXT_DAY, 2)) == jst(NEXT_DAY, 8)
+    assert offers.next_daytime(settings, jst(DAY, 12)) == jst(DAY, 12)
 
 
 # ---------- One held offer per freed seat ----------
@@ -107,7 +108,7 @@ async def test_a_cancellation_makes_exactly_one_offer_holding_the_seat(
     assert ids(outcome.offers) == [first.id]
     offered = await row(first)
     assert offered.status == OFFERED and offered.offered_at == clock.at
-    assert offered.offer_expires_at == rules.offer_deadline(settings, clock.at)
+    assert offered.offer_expires_at == offers.offer_deadline(settings, clock.at)
     assert offered.offer_expires_at == jst(NEXT_DAY, 9, 5)  # 12 hours of daytime
     assert await status_of(second) == WAITING
     counted = await check_counts(target.id)
@@ -177,7 +178,7 @@ async def test_an_expired_offer_passes_to_the_next_person_exactly_once(
     assert gone.status == RegistrationStatus.EXPIRED and gone.active_key is None
     passed_on = await row(second)
     assert passed_on.status == OFFERED
-    assert passed_on.offer_expires_at == rules.offer_deadline(settings, clock.at)
+    assert passed_on.offer_expires_at == offers.offer_deadline(settings, clock.at)
     # Again, and again later: nothing more happens (the worker restarted, say).
     assert nothing(await run_offers(settings))
     clock.advance(minutes=5)
