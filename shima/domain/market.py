@@ -19,9 +19,10 @@ lapsed offers and offers again.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F
@@ -38,6 +39,7 @@ from models.market import (
     MarketStatus,
 )
 from models.residents import Resident
+from shima.domain import market_photos
 from shima.domain.offers import is_quiet, offer_deadline
 from shima.settings import Settings
 from shima.timeutil import JST, format_jst, now
@@ -234,8 +236,9 @@ _PHOTO_META = ("id", "application_id", "image_set_id", "image_set_index", "width
 
 
 async def photos_of(application_id: int) -> list[MarketPhoto]:
-    """The application's photos in order (metadata only: the bytes are served apart)."""
-    return (
+    """The application's photos in order (metadata only: the bytes are served apart); an
+    imageSet's photos in the set's own order (market_photos.in_order)."""
+    return market_photos.in_order(
         await MarketPhoto.filter(application_id=application_id, error="")
         .order_by("id")
         .only(*_PHOTO_META)
@@ -422,6 +425,18 @@ async def unsend(resident: Resident, line_message_id: str) -> bool:
         line_message_id=line_message_id, resident_id=resident.id
     ).delete()
     return bool(removed)
+
+
+ORPHAN_PHOTO_HOURS = 24
+
+
+async def prune_photos(settings: Settings) -> int:
+    """The worker's housekeeping: photos fetched but never taken into an application (over
+    the maximum, or sent as the conversation moved on) and records of failed fetches, a
+    day on. They are an artist's personal data: kept no longer than needed."""
+    before = now() - timedelta(hours=ORPHAN_PHOTO_HOURS)
+    await MarketPhoto.filter(application_id=None, created_at__lt=before).delete()
+    return 0  # no messages queued
 
 
 async def submit(
@@ -705,7 +720,8 @@ async def claim_results(market_id: int) -> list[MarketApplication]:
 
 
 async def set_booth(application_id: int, number: str) -> MarketApplication:
-    number = number.strip()
+    # Full-width and half-width alike (「Ａ－１」 is 「A-1」), so a duplicate is one.
+    number = unicodedata.normalize("NFKC", number).strip().replace("－", "-")
     if len(number) > BOOTH_NUMBER_MAX:
         raise BadValue(f"ブース番号は{BOOTH_NUMBER_MAX}文字以内にしてください。")
     application = await _any(application_id)

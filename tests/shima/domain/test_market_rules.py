@@ -480,3 +480,30 @@ async def test_market_values_are_checked(clock: Clock) -> None:
     with pytest.raises(rules.BadMarket) as fewer:
         await tx(lambda: rules.update_market(target.id, spec(booths=1)))
     assert "採択済みのブース数（2）" in fewer.value.message
+
+
+async def test_photos_never_taken_into_an_application_are_pruned_after_a_day(
+    clock: Clock,
+) -> None:
+    target = await market()
+    artist = await resident()
+    application = await tx(lambda: rules.start(artist, target.id))
+    kept = await add_photo(artist, application.id)
+    stray = await add_photo(artist)
+    await MarketPhoto.filter(id__in=[kept.id, stray.id]).update(
+        created_at=clock.at - timedelta(hours=25)
+    )
+    fresh = await add_photo(artist)
+    await MarketPhoto.filter(id=fresh.id).update(created_at=clock.at - timedelta(hours=23))
+    await tx(lambda: rules.prune_photos(Settings()))
+    assert sorted(await MarketPhoto.all().values_list("id", flat=True)) == sorted(
+        [kept.id, fresh.id]
+    )
+
+
+async def test_booth_numbers_match_whatever_the_width(clock: Clock) -> None:
+    target = await market()
+    one, two = await decided(target, ACCEPTED, ACCEPTED)
+    assert (await tx(lambda: rules.set_booth(one.id, " Ａ－１ "))).booth_number == "A-1"
+    with pytest.raises(rules.BoothTaken):
+        await tx(lambda: rules.set_booth(two.id, "A-1"))
