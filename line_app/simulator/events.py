@@ -101,7 +101,9 @@ def _decode_image(data_url: Any) -> tuple[bytes, str]:
         return data, "image/jpeg"
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return data, "image/png"
-    raise ApiError(400, "JPEG か PNG の画像を選んでください")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return data, "image/webp"
+    raise ApiError(400, "JPEG・PNG・WebP の画像を選んでください")
 
 
 def build_event(
@@ -151,6 +153,9 @@ def build_event(
             "quoteToken": _quote(),
             "contentProvider": {"type": "line"},
         }
+        image_set = payload.get("image_set")
+        if image_set is not None:
+            message["imageSet"] = _image_set(image_set)
         event = _event("message", uid, fake.issue_reply_token(uid), message=message)
         kept = payload.get("image") if len(data_bytes) <= MAX_KEPT_IMAGE_BYTES else None
         bubble = {"type": "image", "src": kept}
@@ -180,6 +185,24 @@ def build_event(
     else:
         raise ApiError(400, "kind が正しくありません")
     return event, bubble
+
+
+MAX_IMAGE_SET = 5  # photos the page sends at once (LINE's own limit is higher)
+
+
+def _image_set(value: Any) -> dict[str, Any]:
+    """LINE's `imageSet` of a photo sent together with others: {id, index (1-based), total}."""
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("id"), str)
+        or not 1 <= len(value["id"]) <= 64
+        or not isinstance(value.get("total"), int)
+        or not isinstance(value.get("index"), int)
+        or not 2 <= value["total"] <= MAX_IMAGE_SET
+        or not 1 <= value["index"] <= value["total"]
+    ):
+        raise ApiError(400, "imageSet が正しくありません")
+    return {"id": value["id"], "index": value["index"], "total": value["total"]}
 
 
 def _quote() -> str:

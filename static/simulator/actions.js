@@ -98,7 +98,11 @@ export async function sendEvent(payload) {
     });
     if (generation !== state.generation) return;
     if (result.bubble) {
-      renderUserBubble(result.bubble);
+      // A large photo is not kept in the page's history (src null): this page has it still.
+      const bubble = result.bubble.type === "image" && !result.bubble.src && payload.image
+        ? { ...result.bubble, src: payload.image }
+        : result.bubble;
+      renderUserBubble(bubble);
       scrollToBottom();
     }
     setFollowing(result.following);

@@ -52,13 +52,20 @@ function wire() {
   ui.sendSticker.addEventListener("click", () => sendEvent({ kind: "sticker" }));
   ui.sendImage.addEventListener("click", () => ui.imageFile.click());
   ui.imageFile.addEventListener("change", () => {
-    const file = ui.imageFile.files && ui.imageFile.files[0];
+    const files = Array.from(ui.imageFile.files || []);
     ui.imageFile.value = "";
-    if (!file) return;
-    if (file.size > 10 * 1024 * 1024) { toast("画像が大きすぎます（10MBまで）"); return; }
-    const reader = new FileReader();
-    reader.addEventListener("load", () => sendEvent({ kind: "image", image: reader.result }));
-    reader.readAsDataURL(file);
+    if (!files.length) return;
+    if (files.length > 5) { toast("一度に送れる画像は5枚までです"); return; }
+    if (files.some((file) => file.size > 10 * 1024 * 1024)) { toast("画像が大きすぎます（10MBまで）"); return; }
+    // Several photos at once arrive as LINE does: one event each, with the same imageSet.
+    const setId = files.length > 1 ? `sim${Date.now().toString(36)}` : null;
+    Promise.all(files.map(readAsDataUrl)).then(async (images) => {
+      for (const [i, image] of images.entries()) {
+        const payload = { kind: "image", image };
+        if (setId) payload.image_set = { id: setId, index: i + 1, total: images.length };
+        await sendEvent(payload);
+      }
+    }, () => toast("画像を読み込めませんでした"));
   });
   ui.toKeyboard.addEventListener("click", () => { setMode("keyboard"); ui.text.focus(); });
   ui.toMenu.addEventListener("click", () => { setMode("menu"); setMenuOpen(true); });
@@ -93,3 +100,12 @@ async function start() {
 
 onAction(runAction);
 start();
+
+function readAsDataUrl(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.addEventListener("load", () => resolve(reader.result));
+    reader.addEventListener("error", reject);
+    reader.readAsDataURL(file);
+  });
+}

@@ -25,6 +25,22 @@ export function appendLinkified(parent, text) {
   });
 }
 
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+// The app gives LINE https addresses of its own pictures (LINE loads nothing else); the
+// simulator runs the app over plain http on this machine, so such a picture is loaded from
+// the page's own origin.
+function ownPicture(href) {
+  if (!href || href.startsWith("data:")) return href;
+  const url = new URL(href);
+  const same = url.hostname === location.hostname
+    || (LOOPBACK.has(url.hostname) && LOOPBACK.has(location.hostname));
+  if (url.protocol === "https:" && location.protocol === "http:" && same) {
+    return location.origin + url.pathname + url.search;
+  }
+  return href;
+}
+
 // An <img> for a URL the page may load (CSP allows same-origin and data: only);
 // anything else shows a placeholder.
 export function image(url, onMissing) {
@@ -33,7 +49,7 @@ export function image(url, onMissing) {
   img.loading = "lazy";
   img.addEventListener("error", () => { img.remove(); onMissing(); });
   img.addEventListener("load", keepBottom);
-  const href = safeUrl(url, ["http:", "https:", "data:"]);
+  const href = ownPicture(safeUrl(url, ["http:", "https:", "data:"]));
   if (href && (href.startsWith("data:") || new URL(href).origin === location.origin)) {
     img.src = href;
     return img;

@@ -197,6 +197,30 @@ async def test_image_event_content_is_at_the_fake_platform(sim: httpx2.AsyncClie
     assert bad.status_code == 400
 
 
+async def test_photos_sent_together_share_an_image_set(sim: httpx2.AsyncClient) -> None:
+    """Several photos picked at once arrive as LINE sends them: one event each, with the same
+    imageSet id, their index and the total; WebP is accepted like JPEG and PNG."""
+    await act(sim, "follow")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "#00ff00").save(out, "WEBP")
+    data_url = "data:image/webp;base64," + base64.b64encode(out.getvalue()).decode()
+    for index in (1, 2):
+        one = {"id": "simset1", "index": index, "total": 2}
+        response = await act(sim, "image", image=data_url, image_set=one)
+        assert response.status_code == 200
+    rows = await InboxEvent.filter(event_type="message").order_by("id")
+    assert [r.payload["message"]["imageSet"] for r in rows] == [
+        {"id": "simset1", "index": 1, "total": 2},
+        {"id": "simset1", "index": 2, "total": 2},
+    ]
+    content = platform(sim)._contents[rows[0].payload["message"]["id"]]
+    assert content.content_type == "image/webp"
+    for bad in ({"id": "x", "index": 3, "total": 2}, {"id": "", "index": 1, "total": 2}, "set"):
+        refused = await act(sim, "image", image=data_url, image_set=bad)
+        assert refused.status_code == 400
+    assert await InboxEvent.filter(event_type="message").count() == 2
+
+
 @pytest.mark.parametrize(
     ("kind", "fields", "model", "content"),
     [
