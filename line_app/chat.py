@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -45,15 +45,25 @@ _IMAGE_TYPES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF8
 IMAGE_EXTS = tuple(ext for _, ext in _IMAGE_TYPES)
 
 
+def content_id(message: Any) -> str:
+    """The id of a message whose content LINE keeps for us to fetch ("" for an image from
+    an external provider, or a malformed id)."""
+    if not isinstance(message, dict):
+        return ""
+    provider = message.get("contentProvider")
+    kind = provider.get("type", "line") if isinstance(provider, dict) else "line"
+    message_id = str(message.get("id", ""))
+    return message_id if kind == "line" and _MESSAGE_ID.fullmatch(message_id) else ""
+
+
 def _image_events(events: Sequence[InboxEvent]) -> list[str]:
     ids = []
     for event in events:
         message = (event.payload or {}).get("message") or {}
         if event.event_type != "message" or message.get("type") != "image":
             continue
-        provider = (message.get("contentProvider") or {}).get("type", "line")
-        message_id = str(message.get("id", ""))
-        if provider == "line" and _MESSAGE_ID.fullmatch(message_id):
+        message_id = content_id(message)
+        if message_id:
             ids.append(message_id)
     return ids
 
@@ -68,9 +78,12 @@ def stored_image(message_id: str) -> str:
     return ""
 
 
-async def fetch_images(events: Sequence[InboxEvent], line: LineClient) -> int:
-    """Fetch the pictures of a batch's image messages (before its transaction)."""
-    wanted = [m for m in _image_events(events) if not stored_image(m)]
+async def fetch_images(
+    events: Sequence[InboxEvent], line: LineClient, skip: Collection[str] = ()
+) -> int:
+    """Fetch the pictures of a batch's image messages (before its transaction), except
+    those in `skip` (taken by a flow: line_app.market_intake keeps artists' photos)."""
+    wanted = [m for m in _image_events(events) if m not in skip and not stored_image(m)]
     if not wanted:
         return 0
     results = await asyncio.gather(*(_fetch(line, m) for m in wanted))
@@ -149,14 +162,15 @@ def _describe(message: dict[str, Any]) -> tuple[ChatKind, str]:
     return ChatKind.OTHER, labels.get(str(kind), "メッセージ")
 
 
-async def record_inbound(turn: Turn) -> None:
+async def record_inbound(turn: Turn, note: str | None = None) -> None:
     """Log a resident's message (after the router answered it, so we know whether its reply
-    token is still free for staff)."""
+    token is still free for staff). `note`: a picture a flow took (an artist's photo for
+    the market) is logged as this text, not as a picture the chat should fetch."""
     message = turn.payload.get("message") or {}
     message_id = str(message.get("id", ""))[:64] or None
     if message_id and await ChatMessage.exists(line_message_id=message_id):
         return
-    kind, body = _describe(message)
+    kind, body = (ChatKind.OTHER, note) if note else _describe(message)
     thread = await thread_of(turn.resident)
     await ChatMessage.create(
         resident_id=turn.resident.id,
@@ -231,7 +245,8 @@ REFETCH_BATCH = 10
 
 async def fill_missing_images(line: LineClient) -> int:
     """Pictures a batch could not fetch at once: asked again by the worker's schedule loop
-    (outside any transaction), a few per round, for REFETCH_WITHIN."""
+    (outside any transaction), a few per round, for REFETCH_WITHIN. Pictures a flow took
+    (artists' photos: `record_inbound`'s note) are logged as text and never fetched here."""
     due = (
         await ChatMessage.filter(
             direction=Direction.IN,

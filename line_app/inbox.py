@@ -191,6 +191,15 @@ async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxE
     )
 
 
+async def extend_lease(events: list[InboxEvent], seconds: float) -> None:
+    """Hold claimed events longer (they wait for a download before they are handled)."""
+    await InboxEvent.filter(
+        id__in=[e.id for e in events],
+        worker_id=events[0].worker_id,
+        status=InboxStatus.PROCESSING,
+    ).update(lease_until=now() + timedelta(seconds=seconds))
+
+
 async def finish(events: list[InboxEvent]) -> bool:
     """Mark handled events done (inside their transaction). False if any lease was lost."""
     done = await InboxEvent.filter(

@@ -63,14 +63,25 @@ class Router:
         if kind == "unfollow":
             await greeting.on_unfollow(turn)
             return
+        if kind == "unsend":
+            await self._unsend(turn)
+            return
         if kind not in ("message", "postback"):
             return  # unknown and unused event types are ignored
         await greeting.ensure_privacy_notice(turn)
         if kind == "postback":
             await self._postback(turn)
         else:
-            await self._message(turn)
-            await chat.record_inbound(turn)  # the chat log, for staff (個別チャット)
+            note = await self._message(turn)
+            await chat.record_inbound(turn, note)  # the chat log, for staff (個別チャット)
+
+    async def _unsend(self, turn: Turn) -> None:
+        """The resident unsent a message: every flow with an `on_unsend(turn)` hook hears of
+        it (a photo sent for an application leaves the draft)."""
+        for flow in self.flows.values():
+            hook = getattr(flow, "on_unsend", None)
+            if hook is not None:
+                await hook(turn)
 
     async def _postback(self, turn: Turn) -> None:
         postback = turn.payload.get("postback") or {}
@@ -105,12 +116,21 @@ class Router:
             return
         await flow.on_postback(turn, params, picked)
 
-    async def _message(self, turn: Turn) -> None:
+    async def _message(self, turn: Turn) -> str | None:
+        """Route a message; returns what the chat log shows instead of a picture a flow took
+        (None: logged as it is)."""
         message = turn.payload.get("message") or {}
         if message.get("type") != "text":
+            if message.get("type") == "image":
+                note = await self._image(turn)
+                if note is not None:
+                    return note
             await chat.hand_over(turn, self.menu.ready_actions())  # pictures, stickers: to the desk
-            return
-        typed = str(message.get("text", "")).strip()
+            return None
+        await self._text(turn, str(message.get("text", "")).strip())
+        return None
+
+    async def _text(self, turn: Turn, typed: str) -> None:
         waiting = await state.current(turn.user_id)
         if waiting is not None and waiting.step == state.BUTTONS:
             await self._typed_at_buttons(turn, typed, waiting)
@@ -129,6 +149,17 @@ class Router:
             await chat.hand_over(turn, self.menu.ready_actions())  # no flow takes it: to the desk
             return
         await self._intent(turn, match, stopped=False)
+
+    async def _image(self, turn: Turn) -> str | None:
+        """A picture sent where the waiting step's flow takes pictures (its `on_image(turn,
+        waiting)` returns the chat log's note; None: not at a step that takes them)."""
+        waiting = await state.current(turn.user_id)
+        flow = self.flows.get(waiting.flow) if waiting is not None else None
+        on_image = getattr(flow, "on_image", None)
+        if waiting is None or on_image is None:
+            return None
+        note: str | None = await on_image(turn, waiting)
+        return note
 
     async def _typed_at_buttons(self, turn: Turn, typed: str, waiting: ConversationState) -> None:
         """Text typed where the last answer offered buttons: a button's label (or the label

@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.transactions import in_transaction
 
-from line_app import chat, inbox, outbox, profiles, state, webhook
+from line_app import chat, inbox, market_intake, outbox, profiles, state, webhook
 from line_app.client import LineClient
+from line_app.flows.market_photos import PhotoNotReady
 from line_app.turn import Turn
 from models.inbox import InboxEvent
 from models.residents import Resident
@@ -29,6 +30,10 @@ log = logging.getLogger("shima.worker")
 BATCH = 200  # rows claimed per round (one per user)
 GIVE_WAY_MAX = 1.0  # seconds a worker round waits, at most, for in-flight webhooks
 SCHEDULE_EVERY = 30.0  # seconds between looks for due reminders
+# Events waiting for their photos hold their lease this long (seconds): downloads and
+# decoding of a burst of photos take turns (line_app.market_intake), and a lease running
+# out meanwhile would let the event be taken again before its photo is there.
+PHOTO_ROUND_LEASE = 300.0
 
 
 async def _residents_for(user_ids: list[str]) -> dict[str, Resident]:
@@ -63,11 +68,14 @@ class Worker:
         self._outbox_wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        # Rounds of events waiting for their photos to be downloaded (market_intake).
+        self._photo_rounds: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
         self._stopping = False
+        market_intake.keep_memory_returnable()
         self._tasks = [
             asyncio.create_task(self._loop(self.run_inbox_once, self._inbox_wake), name="inbox"),
             asyncio.create_task(
@@ -83,8 +91,9 @@ class Worker:
         self._stopping = True
         self._inbox_wake.set()
         self._outbox_wake.set()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
+        running = [*self._tasks, *self._photo_rounds]
+        if running:
+            _, pending = await asyncio.wait(running, timeout=grace_seconds)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -165,19 +174,46 @@ class Worker:
         events = await inbox.claim(self.id, BATCH, self.settings.lease_seconds)
         if not events:
             return 0
-        # Network look-ups first (never inside a transaction), all users at once, briefly.
-        names, _ = await asyncio.gather(
-            profiles.names_for_batch(events, self.line), chat.fetch_images(events, self.line)
-        )
-        pairs = list(zip(events, names, strict=True))
+        # Artists' photos at the market's photo step are the market's: fetched and stored
+        # by market_intake, left alone by the chat (downloaded once). Their events wait for
+        # the download in a round of their own, so no one else's answer waits for photos
+        # (their users' later events wait: a user's events stay in order).
+        photos = await market_intake.select(events)
+        waiting = photos.to_fetch
+        later = [e for e in events if chat.content_id(e.payload.get("message")) in waiting]
+        if later:
+            await inbox.extend_lease(later, PHOTO_ROUND_LEASE)
+            task = asyncio.create_task(self._photo_round(later, photos))
+            self._photo_rounds.add(task)
+            task.add_done_callback(self._photo_rounds.discard)
+        now_events = [e for e in events if e not in later]
+        if now_events:
+            # Network look-ups first (never inside a transaction), all users at once.
+            names, _ = await asyncio.gather(
+                profiles.names_for_batch(now_events, self.line),
+                chat.fetch_images(now_events, self.line, skip=photos.message_ids),
+            )
+            await self._handle_batch(list(zip(now_events, names, strict=True)))
+        return len(events)
+
+    async def _photo_round(self, events: list[InboxEvent], photos: market_intake.Selection) -> None:
+        try:
+            names, _ = await asyncio.gather(
+                profiles.names_for_batch(events, self.line),
+                market_intake.fetch(photos, self.line, self.settings),
+            )
+            await self._handle_batch(list(zip(events, names, strict=True)))
+        except Exception:  # the leases run out and the events are taken again
+            log.exception("a round of photo events failed")
+
+    async def _handle_batch(self, pairs: list[tuple[InboxEvent, str | None]]) -> None:
         # The common case: the whole batch (one event per user) in one transaction, one
         # commit instead of one per event. Retried events, or a batch that fails, go one
         # by one, so one bad event cannot hold the others back.
-        if not (all(e.attempts <= 1 for e in events) and await self._try_batch(pairs)):
+        if not (all(e.attempts <= 1 for e, _ in pairs) and await self._try_batch(pairs)):
             for event, name in pairs:
                 await self._process(event, name)
         self._outbox_wake.set()
-        return len(events)
 
     async def _try_batch(self, pairs: list[tuple[InboxEvent, str | None]]) -> bool:
         try:
@@ -216,6 +252,10 @@ class Worker:
                 await self._handle([(event, name)])
         except LeaseLost:
             log.warning("inbox event %s was taken over by another worker", event.id)
+        except PhotoNotReady:
+            # The picture could not be fetched yet: the retry fetches it again first.
+            log.info("inbox event %s waits for its picture (attempt %s)", event.id, event.attempts)
+            await inbox.fail(event, "PhotoNotReady", outbox.backoff(event.attempts, self.settings))
         except Exception as exc:
             # The type and place only: messages can carry residents' words.
             log.exception("inbox event %s (%s) failed", event.id, event.event_type)
@@ -237,6 +277,9 @@ class Worker:
         deadline = loop.time() + timeout
         while loop.time() < deadline:
             handled = await self.run_inbox_once()
+            if self._photo_rounds:
+                await asyncio.wait(self._photo_rounds, timeout=max(deadline - loop.time(), 0))
+                handled += 1
             sent = await self.run_outbox_once()
             if not handled and not sent:
                 return

@@ -333,7 +333,7 @@ async def test_confirmation_card_names_the_counsellor_and_puts_cancel_second(
 async def test_coming_soon_gives_the_desk_phone_and_hours(
     resident: Resident_, settings: Settings
 ) -> None:
-    await resident.say("マーケット")
+    await resident.say("アンケート")
     answer = resident.text()
     assert "準備中" in answer
     assert settings.desk_phone in answer and desk_hours_text(settings) in answer

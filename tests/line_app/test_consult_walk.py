@@ -28,8 +28,8 @@ from tests.line_app.test_consult_flow import Resident_
 staff_user = admin_fixtures.staff_user
 staff_client = admin_fixtures.staff_client
 
-READY = ["相談予約", "寺子屋・交流会", "お知らせ", "マイページ"]
-COMING_SOON = ("マーケット出店", "アンケート")
+READY = ["相談予約", "寺子屋・交流会", "マーケット出店", "お知らせ", "マイページ"]
+COMING_SOON = ("アンケート",)
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ async def test_method_legend_names_phone_when_offered(resident: Resident_) -> No
         ("メニュー", None),
         ("やめる", None),
         ("今日の天気は？", None),
-        ("マーケット", None),  # a 準備中 area typed
+        ("アンケート", None),  # a 準備中 area typed
         (None, "flow=survey"),  # a 準備中 area tapped (rich menu)
         (None, "flow=menu"),
         (None, "flow=cancel"),

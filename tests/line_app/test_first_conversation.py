@@ -33,10 +33,10 @@ async def test_follow_greets_by_name_with_privacy_notice_first(
     assert "quickReply" in delivery.messages[-1]
     labels = [i["action"]["label"] for i in delivery.messages[-1]["quickReply"]["items"]]
     # Only what works today; the areas not built yet are named as 準備中.
-    assert labels == ["相談予約", "寺子屋・交流会", "お知らせ", "マイページ"]
+    assert labels == ["相談予約", "寺子屋・交流会", "マーケット出店", "お知らせ", "マイページ"]
     offers, coming = body[-1].split("準備中: ")
-    assert "寺子屋・交流会" in offers and "お知らせ" in offers
-    assert coming.startswith("マーケット出店、アンケート")
+    assert "寺子屋・交流会" in offers and "お知らせ" in offers and "マーケット出店" in offers
+    assert coming.startswith("アンケート") and "マーケット" not in coming
 
     resident = await Resident.get(line_user_id="U100")
     assert resident.display_name == "奄美 花子"
@@ -82,22 +82,24 @@ async def test_unknown_words_go_to_the_desk_with_the_menu_as_quick_replies(
     assert "窓口の担当者にお伝えしました" in last["text"]  # 個別チャット's hand-over
     # Only what works today is offered (準備中 areas are not buttons).
     labels = [item["action"]["label"] for item in last["quickReply"]["items"]]
-    assert labels == ["相談予約", "寺子屋・交流会", "お知らせ", "マイページ"]
+    assert labels == ["相談予約", "寺子屋・交流会", "マーケット出店", "お知らせ", "マイページ"]
 
 
 async def test_keywords_start_flows_or_say_coming_soon(
     client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
 ) -> None:
-    for word, title in (
-        ("マーケット", "ハンドメイドマーケット"),
-        ("アンケート", "満足度アンケート"),
-    ):
-        token = fake_line.issue_reply_token("U3")
-        await events.post(client, SECRET, events.text("U3", token, word))
-        await worker.drain()
-        last = fake_line.delivered("U3")[-1].messages[-1]
-        assert f"「{title}の" in last["text"] or f"「{title}」" in last["text"], last["text"]
-        assert "準備中" in last["text"]
+    # ハンドメイドマーケット is live: its keyword starts the flow (no market open here).
+    token = fake_line.issue_reply_token("U3")
+    await events.post(client, SECRET, events.text("U3", token, "マーケット"))
+    await worker.drain()
+    last = fake_line.delivered("U3")[-1].messages[-1]
+    assert "ハンドメイドマーケット" in last["text"] and "準備中" not in last["text"]
+    # アンケート is not built yet.
+    token = fake_line.issue_reply_token("U3")
+    await events.post(client, SECRET, events.text("U3", token, "アンケート"))
+    await worker.drain()
+    last = fake_line.delivered("U3")[-1].messages[-1]
+    assert "「満足度アンケート」" in last["text"] and "準備中" in last["text"]
 
 
 async def test_stale_or_forged_postback_gets_an_answer(
