@@ -42,7 +42,7 @@ from models.residents import Resident
 from shima.domain import market_photos
 from shima.domain.offers import is_quiet, offer_deadline
 from shima.settings import Settings
-from shima.timeutil import JST, format_jst, now
+from shima.timeutil import JST, format_date_ja, format_jst, now
 
 ARTIST_NAME_MAX = 50
 ITEMS_MAX = 1000
@@ -55,7 +55,6 @@ MAX_BOOTHS = 500
 MAX_PHOTOS = 10
 CATEGORY_MAX = 30
 MAX_CATEGORIES = 20
-_WEEKDAYS = "月火水木金土日"
 
 # Draft steps, in order: `MarketApplication.step` says where the artist continues.
 STEPS = ("name", "category", "items", "photos", "booths", "needs", "url", "confirm")
@@ -166,17 +165,12 @@ class Outcome:
 # -- reading ------------------------------------------------------------------------------
 
 
-def date_ja(value: datetime) -> str:
-    local = value.astimezone(JST)
-    return f"{local.month}月{local.day}日（{_WEEKDAYS[local.weekday()]}）"
-
-
 def window_text(market: Market) -> str:
-    """「12月1日（火）10:00〜12月20日（日）23:59」."""
+    """「12月1日(火) 10:00〜12月20日(日) 23:59」 (dates as elsewhere: format_date_ja)."""
     opens, closes = market.applications_open_at, market.applications_close_at
     return (
-        f"{date_ja(opens)}{format_jst(opens, '%H:%M')}〜"
-        f"{date_ja(closes)}{format_jst(closes, '%H:%M')}"
+        f"{format_date_ja(opens)} {format_jst(opens, '%H:%M')}〜"
+        f"{format_date_ja(closes)} {format_jst(closes, '%H:%M')}"
     )
 
 
@@ -320,7 +314,8 @@ _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 
 def clean_url(value: str) -> str:
     """An SNS or shop URL as typed; "" for none. BadValue when it is not a web address."""
-    value = value.strip()
+    # Typed on a Japanese keyboard: 「＠ｎｕｎｏ」 and 「ｈｔｔｐｓ：／／…」 are the same address.
+    value = unicodedata.normalize("NFKC", value).strip()
     if not value:
         return ""
     if value.startswith("@") and re.fullmatch(r"@[A-Za-z0-9._]{1,30}", value):
@@ -929,7 +924,8 @@ def market_problems(spec: MarketSpec, market: Market | None = None) -> list[str]
     elif any(len(c) > CATEGORY_MAX for c in cats):
         problems.append(f"ジャンル名は{CATEGORY_MAX}文字以内にしてください。")
     elif len(set(cats)) != len(cats):
-        problems.append("同じジャンルが2回入っています。")
+        twice = "、".join(dict.fromkeys(c for c in cats if cats.count(c) > 1))
+        problems.append(f"同じジャンル（{twice}）が2回以上入っています。1つにしてください。")
     if not 0 <= spec.photos_min <= spec.photos_max <= MAX_PHOTOS:
         problems.append(f"写真の枚数は、最少 ≤ 最多 ≤ {MAX_PHOTOS} で指定してください。")
     if len(spec.notes) > NOTES_MAX:

@@ -142,7 +142,7 @@ async def test_outside_the_window_the_answer_has_the_dates(clock: Clock) -> None
     with pytest.raises(rules.WindowClosed) as before:
         await tx(lambda: rules.start(artist, later.id))
     assert "受け付けます" in before.value.message
-    assert "6月12日（水）09:00" in before.value.message
+    assert "6月12日(水) 09:00" in before.value.message
     target = await market()
     clock.advance(days=8)
     with pytest.raises(rules.WindowClosed) as after:
@@ -472,7 +472,7 @@ async def test_market_values_are_checked(clock: Clock) -> None:
         "申込みの締切は開催日より前にしてください。",
         "ブース数は1〜500で指定してください。",
         "出店料の支払期限は開催日までにしてください。",
-        "同じジャンルが2回入っています。",
+        "同じジャンル（陶芸）が2回以上入っています。1つにしてください。",
         "写真の枚数は、最少 ≤ 最多 ≤ 10 で指定してください。",
     ]
     target = await market(booths=2)
@@ -507,3 +507,11 @@ async def test_booth_numbers_match_whatever_the_width(clock: Clock) -> None:
     assert (await tx(lambda: rules.set_booth(one.id, " Ａ－１ "))).booth_number == "A-1"
     with pytest.raises(rules.BoothTaken):
         await tx(lambda: rules.set_booth(two.id, "A-1"))
+
+
+async def test_a_url_typed_full_width_is_the_same_address(clock: Clock) -> None:
+    assert rules.clean_url("＠ｎｕｎｏ＿ｙｕｉ") == "https://www.instagram.com/nuno_yui"
+    assert (
+        rules.clean_url("ｈｔｔｐｓ：／／ｓｈｏｐ．ｅｘａｍｐｌｅ．ｊｐ")
+        == "https://shop.example.jp"
+    )
