@@ -17,6 +17,7 @@ from models.chat import ChatMessage, ChatThread
 from models.consultation import Booking
 from models.course import Attendance, Registration
 from models.inbox import InboxEvent
+from models.market import MarketApplication
 from models.outbox import OutboxMessage
 from models.residents import Resident
 
@@ -97,6 +98,13 @@ async def resident_detail(request: Request) -> Response:
     attended = await Registration.filter(
         resident_id=resident.id, attendance=Attendance.PRESENT
     ).count()
+    # ハンドメイドマーケット: applications (drafts included) and their results, latest first.
+    market_applications = (
+        await MarketApplication.filter(resident_id=resident.id)
+        .select_related("market")
+        .order_by("-market__starts_at", "-id")
+        .limit(RECENT)
+    )
     chat = list(
         reversed(
             await ChatMessage.filter(resident_id=resident.id).order_by("-id").limit(CHAT_PREVIEW)
@@ -114,6 +122,7 @@ async def resident_detail(request: Request) -> Response:
             "bookings": bookings,
             "signups": signups,
             "attended": attended,
+            "market_applications": market_applications,
             "chat": chat,
             "thread": thread,
             "event_labels": EVENT_LABELS,

@@ -29,9 +29,10 @@ from admin.forms import FieldTooLong, read_form
 # ~90 KB url-encoded), so an over-long field gets its form's own message, not this one.
 MAX_FORM_BYTES = 256 * 1024
 
-# Route names reachable without a session: the login page, and the pictures staff send in
-# the chat (LINE fetches them; each is at a name of 192 random bits).
-PUBLIC = frozenset({"login", "chat_media_public"})
+# Route names reachable without a session: the login page, the pictures staff send in the
+# chat (LINE fetches them; each is at a name of 192 random bits), and the thumbnails of
+# market photos in an artist's LINE summary (each at an HMAC token of its id).
+PUBLIC = frozenset({"login", "chat_media_public", "market_photo_public"})
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
 

@@ -17,18 +17,22 @@ from admin import throttle
 from admin.chat import demo as chat_demo
 from admin.chat.area import ADMIN as CHAT_ADMIN
 from admin.consult.area import ADMIN as CONSULT_ADMIN
+from admin.market.area import ADMIN as MARKET_ADMIN
 from admin.programmes.area import ADMIN as PROGRAMMES_ADMIN
 from admin.programmes.area import NEWS_ADMIN
 from admin.registry import AdminArea, AdminAreas
 from line_app.flows import consult as consult_flow
 from line_app.flows import course as course_flow
+from line_app.flows import market as market_flow
 from line_app.flows import news as news_flow
 from line_app.flows.menu import MenuItem
 from line_app.notices import consult as consult_notices
 from line_app.notices import course as course_notices
+from line_app.notices import market as market_notices
 from line_app.router import LineArea, Router
 from models.residents import Resident
-from shima.domain import course_demo
+from shima.domain import course_demo, market_demo
+from shima.domain import market as market_rules
 from shima.domain import slots as consult_slots
 from shima.settings import Settings
 
@@ -95,7 +99,6 @@ AREAS: tuple[Area, ...] = (
             Job("course.followups", course_notices.queue_due_followups),
         ),
     ),
-    # Not built yet: in the menu, answering 準備中.
     Area(
         key="market",
         title="ハンドメイドマーケット",
@@ -105,9 +108,18 @@ AREAS: tuple[Area, ...] = (
                 "マーケット出店",
                 "ハンドメイドマーケットの出店申込み",
                 ("マーケット", "ハンドメイド", "出店"),
-            )
+            ),
+            flow=market_flow.MarketFlow(),
+            mypage=market_flow.show_mine,
+        ),
+        admin=MARKET_ADMIN,
+        seed_demo=market_demo.seed_demo,
+        jobs=(
+            Job("market.offers", market_notices.run_offers),
+            Job("market.photos.prune", market_rules.prune_photos),
         ),
     ),
+    # Not built yet: in the menu, answering 準備中.
     Area(
         key="survey",
         title="アンケート",

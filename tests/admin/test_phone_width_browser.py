@@ -8,13 +8,16 @@ With SHIMA_SCREENSHOTS=<dir> the main pages are also saved at 1280/820/390 px.""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright
 from starlette.routing import Route
 from tortoise import Tortoise
@@ -26,6 +29,9 @@ from shima import db as shima_db
 from shima.domain import course as course_rules
 from shima.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, shima_server, watch_for_problems
+
+if TYPE_CHECKING:
+    from models.residents import Resident
 
 EMAIL, PASSWORD = "kanri@example.jp", "umi-to-sora-2026"
 LONG_NAME = "とても長いお名前の利用者さん（奄美市名瀬在住・フリーランスのデザイナー）"
@@ -48,6 +54,11 @@ SHOTS = (  # (name, path) at 1280/820/390 when SHIMA_SCREENSHOTS is set
     ("audit", "/admin/audit"),
     ("residents", "/admin/residents"),
     ("slot_new", "/admin/consult/slots/new"),
+    ("markets", "/admin/market"),
+    ("market", "/admin/market/{market_id}"),
+    ("market_review", "/admin/market/{market_id}/review"),
+    ("market_application", "/admin/market/applications/{application_id}"),
+    ("market_form", "/admin/market/{market_id}/edit"),
 )
 
 
@@ -111,6 +122,7 @@ async def add_people(database_url: str) -> dict[str, int | str]:
         await course_rules.register(people[1], course_rules.SignUp(session.id), settings)
         news = await NewsItem.first()
         assert news is not None, "shima seed-demo seeds お知らせ"
+        market_ids = await add_market(people)
         return {
             "slot_id": slots[0].id,
             "booking_id": bookings[0].id,
@@ -119,10 +131,70 @@ async def add_people(database_url: str) -> dict[str, int | str]:
             "session_id": session.id,
             "programme_id": session.programme_id,
             "news_id": news.id,
+            **market_ids,
             "name": "missing.jpg",  # a picture route: its not-found page must fit too
         }
     finally:
         await Tortoise.close_connections()
+
+
+async def add_market(people: list[Resident]) -> dict[str, int | str]:
+    """A market with a long name, open for applications, with two artists' applications
+    (photos, a long URL and long text, a jury note; one accepted): the review pages' cards,
+    the genre balance and the results pages get real content."""
+    from models.market import ApplicationStatus, MarketPhoto
+    from shima.domain import market as market_rules
+    from shima.timeutil import jst_datetime, now, today_jst
+
+    day = jst_datetime(today_jst() + timedelta(days=30), time(10))
+    market = await market_rules.create_market(
+        market_rules.MarketSpec(
+            name="あまみハンドメイドマーケット 2026 冬 〜島の作り手があつまる一日〜（名瀬）",
+            starts_at=day,
+            ends_at=day + timedelta(hours=6),
+            venue="AiAi ひろば 多目的ホール（奄美市名瀬末広町）",
+            applications_open_at=now() - timedelta(days=1),
+            applications_close_at=now() + timedelta(days=10),
+            booths=3,
+            booth_fee=2000,
+            allow_two_booths=True,
+        )
+    )
+    await market_rules.publish(market.id)
+    apps = []
+    for n, who in enumerate(people):
+        app = await market_rules.start(who, market.id)
+        await market_rules.save(
+            who,
+            app.id,
+            artist_name=f"{who.display_name}の工房",
+            category=("アクセサリー", "木工")[n % 2],
+            items="ガラスのピアス、イヤリング、帯留め。" * 6,
+            booths_requested=2 if n else 1,
+            needs_power=True,
+            url="https://www.instagram.com/" + "amami_glass_studio_" * 3,
+        )
+        for color in ("#c0392b", "#2e86c1", "#27ae60"):
+            out = io.BytesIO()
+            Image.new("RGB", (640, 480), color).save(out, "JPEG")
+            small = io.BytesIO()
+            Image.new("RGB", (320, 240), color).save(small, "JPEG")
+            photo = await MarketPhoto.create(
+                line_message_id=uuid.uuid4().hex,
+                resident=who,
+                data=out.getvalue(),
+                thumb=small.getvalue(),
+                width=640,
+                height=480,
+            )
+            await market_rules.attach_photo(who, app.id, photo)
+        app, _ = await market_rules.submit(who, app.id, uuid.uuid4().hex)
+        await market_rules.review(app.id, 1, 4, "色づかいが良い。価格帯も会場向き。" * 3)
+        apps.append(app)
+    await market_rules.decide(apps[0].id, ApplicationStatus.ACCEPTED, 1)
+    first = await MarketPhoto.filter(application_id=apps[0].id).only("id").first()
+    assert first is not None
+    return {"market_id": market.id, "application_id": apps[0].id, "photo_id": first.id}
 
 
 def admin_pages(ids: dict[str, int | str]) -> list[str]:

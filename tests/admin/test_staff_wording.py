@@ -56,7 +56,7 @@ async def test_the_dashboard_counts_consultations_and_names_only_what_is_to_come
     assert card_value(text, "今月の無断キャンセル") == "0"
     placeholder = text.split('class="placeholder"')[-1].split("</p>")[0]
     assert "相談予約" not in placeholder and "公開" not in placeholder
-    assert "ハンドメイドマーケット" in placeholder and "アンケート" in placeholder
+    assert "アンケート" in placeholder and "ハンドメイドマーケット" not in placeholder
     assert "寺子屋・交流会" not in placeholder and "お知らせ" not in placeholder
 
 

@@ -34,8 +34,9 @@ BIN = Path(sys.executable).parent
 RESIDENTS = 60
 PER_RESIDENT = 4  # 240 events
 RACERS = 12
-# Keywords answered every time (free text goes to the desk, answered once per while): two
-# areas' lists (寺子屋・交流会 and イベント・お知らせ, empty here) and two 準備中 answers.
+# Keywords answered every time (free text goes to the desk, answered once per while): three
+# areas' lists (寺子屋・交流会, ハンドメイドマーケット and イベント・お知らせ, empty
+# here) and a 準備中 answer (アンケート).
 TEXTS = ("寺子屋", "マーケット", "アンケート", "お知らせ")
 
 

@@ -1,0 +1,1 @@
+"""ハンドメイドマーケット's admin: markets, review, results, booths and fees."""
