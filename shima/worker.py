@@ -34,6 +34,7 @@ SCHEDULE_EVERY = 30.0  # seconds between looks for due reminders
 # decoding of a burst of photos take turns (line_app.market_intake), and a lease running
 # out meanwhile would let the event be taken again before its photo is there.
 PHOTO_ROUND_LEASE = 300.0
+PHOTO_CHUNK = 8  # photo events answered per transaction (as many as download at once)
 
 
 async def _residents_for(user_ids: list[str]) -> dict[str, Resident]:
@@ -197,12 +198,18 @@ class Worker:
         return len(events)
 
     async def _photo_round(self, events: list[InboxEvent], photos: market_intake.Selection) -> None:
+        """Fetch the photos a few events at a time and answer those events as soon as their
+        photos are in: artists see their acknowledgements arrive one after another, and each
+        transaction stays short (on SQLite a long one would hold webhooks waiting)."""
         try:
-            names, _ = await asyncio.gather(
-                profiles.names_for_batch(events, self.line),
-                market_intake.fetch(photos, self.line, self.settings),
-            )
-            await self._handle_batch(list(zip(events, names, strict=True)))
+            names = await profiles.names_for_batch(events, self.line)
+            pairs = list(zip(events, names, strict=True))
+            for start in range(0, len(pairs), PHOTO_CHUNK):
+                chunk = pairs[start : start + PHOTO_CHUNK]
+                ids = {chat.content_id(e.payload.get("message")) for e, _ in chunk}
+                part = market_intake.Selection([w for w in photos.photos if w.message_id in ids])
+                await market_intake.fetch(part, self.line, self.settings)
+                await self._handle_batch(chunk)
         except Exception:  # the leases run out and the events are taken again
             log.exception("a round of photo events failed")
 
