@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/admin_bookings.py
 	$(BIN)/python bench/programme_rush.py
+	$(BIN)/python bench/photo_intake.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -5,10 +5,17 @@ the benchmark uses to count answers without polling the fake's public API:
 
 - `GET /_stats`: how many benchmark events were answered (a successful reply with the
   event's token, or a push to one of the benchmark's users), and when the last one arrived;
-- `GET /_wait?count=N&timeout=T`: the same, once N events are answered (or after T seconds).
+- `GET /_wait?count=N&timeout=T`: the same, once N events are answered (or after T seconds);
+- `GET /_texts?kind=K`: the text of every message answered to the users of kind K, per user
+  and in order (a flex message by its altText), so a benchmark can check what was said;
+- `GET /_replied?kind=K`: when each reply token of kind K was used ({token: time.time()}).
 
 Reply tokens cannot be issued over HTTP, so at start-up it reads a plan (the user id of every
 event, in order) from `--plan`, issues one token per event and writes them to `--tokens-out`.
+
+With `--contents contents.json` ({message id: file}) it also serves those files as the
+content of those messages (the Messaging API's GET /v2/bot/message/{id}/content), each file
+read once however many messages share it.
 
     python bench/_fake_platform.py --port P --plan plan.json --tokens-out tokens.json
 """
@@ -20,6 +27,7 @@ import asyncio
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +52,17 @@ class AnswerCounter:
         }
         self._kind_of_token = {t: k for k, ts in self.tokens.items() for t in ts}
         self._kind_of_user = {u: k for k, us in plan.items() for u in us}
+        self._user_of_token = {
+            t: u for k, us in plan.items() for t, u in zip(self.tokens[k], us, strict=True)
+        }
         self.answered: dict[str, set[str]] = {k: set() for k in plan}
+        self.replied_at: dict[str, dict[str, float]] = {k: {} for k in plan}
+        self.texts: dict[str, dict[str, list[str]]] = {k: {} for k in plan}
         self.pushes: dict[str, int] = dict.fromkeys(plan, 0)
         self.last_at: dict[str, float] = dict.fromkeys(plan, 0.0)
         self.first_at: dict[str, float] = dict.fromkeys(plan, 0.0)
         self.failed_calls = 0
+        self.failed_by: Counter[str] = Counter()  # e.g. "profile 404", "content 404"
         self._next = 0
 
     def _scan(self) -> None:
@@ -60,18 +74,31 @@ class AnswerCounter:
             self._next += 1
             if call.status >= 300:
                 self.failed_calls += 1
+                what = call.path.rsplit("/", 1)[-1] if "/message/" in call.path else call.path
+                what = "profile" if call.path.startswith("/v2/bot/profile/") else what
+                self.failed_by[f"{what} {call.status}"] += 1
                 continue
             data = call.json if isinstance(call.json, dict) else {}
             if call.path.endswith("/message/reply"):
-                kind = self._kind_of_token.get(str(data.get("replyToken")))
+                token = str(data.get("replyToken"))
+                kind = self._kind_of_token.get(token)
                 if kind is not None:
-                    self.answered[kind].add(str(data["replyToken"]))
+                    self.answered[kind].add(token)
+                    self.replied_at[kind][token] = call.at
                     self._note(kind, call.at)
+                    self._keep_texts(kind, self._user_of_token[token], data)
             elif call.path.endswith("/message/push"):
                 kind = self._kind_of_user.get(str(data.get("to")))
                 if kind is not None:
                     self.pushes[kind] += 1
                     self._note(kind, call.at)
+                    self._keep_texts(kind, str(data["to"]), data)
+
+    def _keep_texts(self, kind: str, user: str, data: dict[str, Any]) -> None:
+        said = self.texts[kind].setdefault(user, [])
+        for message in data.get("messages") or []:
+            if isinstance(message, dict):
+                said.append(str(message.get("text") or message.get("altText") or ""))
 
     def _note(self, kind: str, at: float) -> None:
         self.last_at[kind] = max(self.last_at[kind], at)
@@ -91,7 +118,11 @@ class AnswerCounter:
                 "last_at": self.last_at[kind],
             }
             for kind in self.answered
-        } | {"failed_calls": self.failed_calls, "calls": len(self.fake.calls)}
+        } | {
+            "failed_calls": self.failed_calls,
+            "failed_by": dict(self.failed_by),
+            "calls": len(self.fake.calls),
+        }
 
 
 def build_app(counter: AnswerCounter) -> Starlette:
@@ -108,10 +139,21 @@ def build_app(counter: AnswerCounter) -> Starlette:
                 return JSONResponse(result)
             await asyncio.sleep(0.02)
 
+    async def texts(request: Request) -> JSONResponse:
+        counter.stats()  # scan what arrived since
+        return JSONResponse(counter.texts.get(request.query_params.get("kind", "measured"), {}))
+
+    async def replied(request: Request) -> JSONResponse:
+        counter.stats()
+        kind = request.query_params.get("kind", "measured")
+        return JSONResponse(counter.replied_at.get(kind, {}))
+
     return Starlette(
         routes=[
             Route("/_stats", stats, methods=["GET"]),
             Route("/_wait", wait, methods=["GET"]),
+            Route("/_texts", texts, methods=["GET"]),
+            Route("/_replied", replied, methods=["GET"]),
             Route("/healthz", stats, methods=["GET"]),
             Mount("/", app=counter.fake),
         ]
@@ -123,10 +165,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--plan", type=Path, required=True)
     parser.add_argument("--tokens-out", type=Path, required=True)
+    parser.add_argument("--contents", type=Path, help="JSON {message id: file} to serve")
     args = parser.parse_args()
 
     fake = FakeLinePlatform(access_token=ACCESS_TOKEN, reply_token_ttl=300.0)
     fake.base_url = f"http://127.0.0.1:{args.port}"
+    if args.contents:
+        files: dict[str, bytes] = {}
+        for message_id, file in json.loads(args.contents.read_text()).items():
+            if file not in files:
+                files[file] = Path(file).read_bytes()
+            fake.add_content(message_id, files[file], "image/jpeg")
     counter = AnswerCounter(fake, json.loads(args.plan.read_text()))
     partial = args.tokens_out.with_suffix(".partial")
     partial.write_text(json.dumps(counter.tokens))

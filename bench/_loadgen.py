@@ -78,6 +78,28 @@ def postback_event_body(user: str, reply_token: str, data: str, destination: str
     return _event_body(user, reply_token, destination, type="postback", postback={"data": data})
 
 
+def image_event_body(
+    user: str,
+    reply_token: str,
+    message_id: str,
+    destination: str,
+    image_set: tuple[str, int, int] | None = None,
+) -> bytes:
+    """One LINE webhook body carrying one image message event (the picture itself is fetched
+    from the content API by its message id); `image_set`: (id, index from 1, total) when it is
+    one of several images sent at once."""
+    message: dict[str, object] = {
+        "type": "image",
+        "id": message_id,
+        "quoteToken": secrets.token_urlsafe(24),
+        "contentProvider": {"type": "line"},
+    }
+    if image_set is not None:
+        set_id, index, total = image_set
+        message["imageSet"] = {"id": set_id, "index": index, "total": total}
+    return _event_body(user, reply_token, destination, type="message", message=message)
+
+
 def raw_post(host: str, port: int, path: str, body: bytes, signature: str) -> bytes:
     head = (
         f"POST {path} HTTP/1.1\r\n"
