@@ -35,36 +35,6 @@ def short_when(slot: ConsultationSlot) -> str:
     return f"{start.month}/{start.day}({WEEKDAYS_JA[start.weekday()]}) {start:%H:%M}"
 
 
-def _bubble(
-    title: str,
-    colour: str,
-    rows: list[dict[str, Any]],
-    buttons: list[Action],
-    footnote: str = "",
-) -> dict[str, Any]:
-    body: list[dict[str, Any]] = [
-        {
-            "type": "text",
-            "text": title,
-            "weight": "bold",
-            "size": "lg",
-            "color": colour,
-            "wrap": True,
-        },
-        {"type": "separator", "margin": "md"},
-        {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows},
-    ]
-    if footnote:
-        body.append(parts.note(footnote))
-    bubble: dict[str, Any] = {
-        "type": "bubble",
-        "body": {"type": "box", "layout": "vertical", "contents": body},
-    }
-    if buttons:
-        bubble["footer"] = parts.footer(buttons, colour)
-    return bubble
-
-
 def summary_card(
     slot: ConsultationSlot,
     topic: Topic,
@@ -85,7 +55,7 @@ def summary_card(
         rows.insert(1, parts.row("担当", slot.counsellor))
     return flex(
         f"ご予約内容の確認: {when(slot)}",
-        _bubble("この内容で予約しますか？", SEA, rows, buttons),
+        parts.bubble("この内容で予約しますか？", SEA, rows, buttons),
     )
 
 
@@ -109,12 +79,12 @@ def confirmation_card(booking: Booking, slot: ConsultationSlot, cancel: Action) 
     buttons: list[Action] = [primary, cancel]
     return flex(
         f"ご予約を承りました: {when(slot)}",
-        _bubble(
+        parts.bubble(
             "ご予約を承りました",
             SEA,
             rows,
             buttons,
-            "前日の夕方にこのLINEでお知らせします。キャンセルは「マイページ」→「予約の確認」から"
+            footnote="前日の夕方にこのLINEでお知らせします。キャンセルは「マイページ」→「予約の確認」から"
             "いつでもできます。",
         ),
     )
@@ -132,7 +102,7 @@ def booking_bubble(booking: Booking, cancel: Action) -> dict[str, Any]:
         rows.insert(1, parts.row("担当", slot.counsellor))  # as on the confirmation card
     if method == Method.PHONE:
         rows.append(phone_row(booking.phone))
-    return _bubble("ご予約", SEA, rows, [cancel])
+    return parts.bubble("ご予約", SEA, rows, [cancel])
 
 
 def bookings_carousel(bubbles: list[dict[str, Any]]) -> Message:

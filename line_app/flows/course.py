@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from line_app import intents, state
+from line_app.flows import card_parts as parts
 from line_app.flows import course_cards as cards
 from line_app.ids import parse_id as _int
 from line_app.messages import (
@@ -72,14 +73,6 @@ def _stop(key: str = "") -> Action:
 
 def _to_list() -> Action:
     return postback("一覧に戻る", _data(), "寺子屋・交流会の一覧")
-
-
-def _menu() -> Action:
-    return postback("メニュー", postback_data("menu"), "メニュー")
-
-
-def _mypage() -> Action:
-    return postback("マイページ", postback_data("mypage"), "マイページ")
 
 
 def _key(value: object) -> str:
@@ -182,7 +175,11 @@ async def show_list(turn: Turn, page: int = 0, lead: str = "") -> None:
                 (lead + "\n" if lead else "") + "いま受付中の寺子屋・交流会はありません。🌺\n"
                 "新しい回が決まりしだい、「イベント・お知らせ」やこのLINEでご案内します。"
                 "またのぞいてみてください。",
-                [postback("お知らせ", postback_data("news"), "お知らせ"), _mypage(), _menu()],
+                [
+                    postback("お知らせ", postback_data("news"), "お知らせ"),
+                    parts.mypage_action(),
+                    parts.menu_action(),
+                ],
             )
         )
         return
@@ -200,7 +197,7 @@ async def not_open(turn: Turn, error: rules.CourseError, key: str = "") -> None:
     turn.reply(
         text(
             error.message + "\nほかの回は一覧からどうぞ。",
-            [_to_list(), _mypage(), _stop(key)],
+            [_to_list(), parts.mypage_action(), _stop(key)],
         )
     )
 
@@ -515,7 +512,7 @@ async def answer_registration(
         )
     elif status == RegistrationStatus.WAITING:
         position = await rules.waitlist_position(registration)
-        buttons = [_leave_button(registration), _mypage()]
+        buttons = [_leave_button(registration), parts.mypage_action()]
         if registration.open_offer_at:
             buttons.insert(0, _offer_buttons(registration)[0])
         heading = "キャンセル待ちに登録しました" if fresh else "キャンセル待ちに登録済みです"
@@ -548,7 +545,7 @@ def _ended(registration: Registration) -> Message:
         done = "ご案内の期限が過ぎています。"
     return text(
         f"{what}のお申し込みは、すでに{done}\nあらためてお申し込みいただく場合は、一覧からどうぞ。",
-        [_to_list(), _mypage(), _menu()],
+        [_to_list(), parts.mypage_action(), parts.menu_action()],
     )
 
 
@@ -585,7 +582,7 @@ async def show_mine(turn: Turn, lead: str = "寺子屋・交流会のお申し�
         turn.reply(
             text(
                 "寺子屋・交流会のお申し込みは、いまはありません。",
-                [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), _menu()],
+                [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), parts.menu_action()],
             )
         )
         return
@@ -605,7 +602,7 @@ async def show_mine(turn: Turn, lead: str = "寺子屋・交流会のお申し�
         cards.carousel(
             f"寺子屋・交流会: {summary}",
             bubbles,
-            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), _menu()],
+            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), parts.menu_action()],
         )
     )
 
@@ -621,11 +618,11 @@ async def cancel_registrations(turn: Turn, *, stopped: bool) -> None:
 async def ask_cancel(turn: Turn, registration_id: int | None) -> None:
     registration = await _own(turn, registration_id)
     if registration is None:
-        turn.reply(text(rules.NotYours.message, [_mypage(), _menu()]))
+        turn.reply(text(rules.NotYours.message, [parts.mypage_action(), parts.menu_action()]))
         return
     status = RegistrationStatus(registration.status)
     if status not in ACTIVE_STATUSES:
-        turn.reply(text(rules.NotCancellable.message, [_mypage(), _to_list()]))
+        turn.reply(text(rules.NotCancellable.message, [parts.mypage_action(), _to_list()]))
         return
     what = f"{cards.title(registration.session)}\n{cards.short_when(registration.session)}〜"
     # Two answers that cannot be mistaken for each other (not 「やめる」 beside 「やめておく」).
@@ -661,7 +658,7 @@ async def do_cancel(turn: Turn, registration_id: int | None) -> None:
     try:
         outcome = await rules.cancel_by_resident(turn.resident, registration_id or 0, turn.settings)
     except rules.CourseError as exc:
-        turn.reply(text(exc.message, [_mypage(), _menu()]))
+        turn.reply(text(exc.message, [parts.mypage_action(), parts.menu_action()]))
         return
     await notices.tell(outcome, turn.settings)
     before = before or outcome.registration
@@ -676,7 +673,7 @@ async def do_cancel(turn: Turn, registration_id: int | None) -> None:
     turn.reply(
         text(
             what + done + "\nご連絡ありがとうございます。またのご参加をお待ちしています。",
-            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), _mypage()],
+            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), parts.mypage_action()],
         )
     )
 
@@ -687,7 +684,7 @@ async def do_cancel(turn: Turn, registration_id: int | None) -> None:
 async def accept_offer(turn: Turn, registration_id: int | None) -> None:
     registration = await _own(turn, registration_id)
     if registration is None:
-        turn.reply(text(rules.NotYours.message, [_mypage(), _menu()]))
+        turn.reply(text(rules.NotYours.message, [parts.mypage_action(), parts.menu_action()]))
         return
     if registration.status == RegistrationStatus.REGISTERED:
         got = registration.registered_at or registration.created_at
@@ -704,12 +701,12 @@ async def accept_offer(turn: Turn, registration_id: int | None) -> None:
         turn.reply(
             text(
                 exc.message + "\nほかの回は一覧からどうぞ。",
-                [_to_list(), _mypage(), _menu()],
+                [_to_list(), parts.mypage_action(), parts.menu_action()],
             )
         )
         return
     except rules.CourseError as exc:
-        turn.reply(text(exc.message, [_mypage(), _menu()]))
+        turn.reply(text(exc.message, [parts.mypage_action(), parts.menu_action()]))
         return
     await notices.tell(outcome, turn.settings)
     accepted = await _own(turn, registration.id) or registration
@@ -719,7 +716,7 @@ async def accept_offer(turn: Turn, registration_id: int | None) -> None:
 async def decline_offer(turn: Turn, registration_id: int | None) -> None:
     registration = await _own(turn, registration_id)
     if registration is None:
-        turn.reply(text(rules.NotYours.message, [_mypage(), _menu()]))
+        turn.reply(text(rules.NotYours.message, [parts.mypage_action(), parts.menu_action()]))
         return
     try:
         outcome = await rules.decline_offer(turn.resident, registration.id, turn.settings)
@@ -727,7 +724,7 @@ async def decline_offer(turn: Turn, registration_id: int | None) -> None:
         if registration.status in (RegistrationStatus.DECLINED, RegistrationStatus.CANCELLED):
             turn.reply(_ended(registration))  # 辞退する again: say what happened
             return
-        turn.reply(text(exc.message, [_mypage(), _menu()]))
+        turn.reply(text(exc.message, [parts.mypage_action(), parts.menu_action()]))
         return
     await notices.tell(outcome, turn.settings)
     turn.reply(
@@ -735,7 +732,7 @@ async def decline_offer(turn: Turn, registration_id: int | None) -> None:
             f"{cards.title(registration.session)}（{cards.short_when(registration.session)}〜）の"
             "ご案内を辞退しました。ご連絡ありがとうございます。\n"
             "またの機会に、ぜひご参加ください。",
-            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), _mypage()],
+            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), parts.mypage_action()],
         )
     )
 
@@ -743,13 +740,13 @@ async def decline_offer(turn: Turn, registration_id: int | None) -> None:
 async def check_in(turn: Turn, registration_id: int | None) -> None:
     registration = await _own(turn, registration_id)
     if registration is None:
-        turn.reply(text(rules.NotYours.message, [_mypage(), _menu()]))
+        turn.reply(text(rules.NotYours.message, [parts.mypage_action(), parts.menu_action()]))
         return
     was_present = registration.attendance == Attendance.PRESENT
     try:
         await rules.check_in(turn.resident, registration.id, turn.settings)
     except rules.CourseError as exc:
-        turn.reply(text(exc.message, [_mypage(), _menu()]))
+        turn.reply(text(exc.message, [parts.mypage_action(), parts.menu_action()]))
         return
     session = registration.session
     if was_present:
@@ -771,7 +768,7 @@ async def rate(turn: Turn, registration_id: int | None, value: str | None) -> No
     if score is None or not 1 <= score <= 5:
         registration = await _own(turn, registration_id)
         if registration is None:
-            turn.reply(text(rules.NotYours.message, [_menu()]))
+            turn.reply(text(rules.NotYours.message, [parts.menu_action()]))
             return
         turn.reply(
             text(
@@ -790,7 +787,7 @@ async def rate(turn: Turn, registration_id: int | None, value: str | None) -> No
     try:
         registration = await rules.rate(turn.resident, registration_id or 0, score)
     except rules.CourseError as exc:
-        turn.reply(text(exc.message, [_menu()]))
+        turn.reply(text(exc.message, [parts.menu_action()]))
         return
     turn.reply(
         text(
@@ -811,7 +808,7 @@ async def rate(turn: Turn, registration_id: int | None, value: str | None) -> No
 async def ask_comment(turn: Turn, registration_id: int | None) -> None:
     registration = await _own(turn, registration_id)
     if registration is None or registration.attendance != Attendance.PRESENT:
-        turn.reply(text(rules.NotYours.message, [_menu()]))
+        turn.reply(text(rules.NotYours.message, [parts.menu_action()]))
         return
     await state.wait_for_text(turn.user_id, FLOW, "comment", {"r": registration.id})
     turn.reply(
@@ -830,7 +827,7 @@ def thanked(turn: Turn) -> None:
     turn.reply(
         text(
             "ありがとうございました！またのご参加をお待ちしています。🌺",
-            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), _menu()],
+            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), parts.menu_action()],
         )
     )
 
@@ -858,14 +855,14 @@ async def save_comment(turn: Turn, typed: str, waiting: ConversationState) -> No
         await rules.comment(turn.resident, registration_id or 0, body)
     except rules.CourseError as exc:
         await state.clear(turn.user_id)
-        turn.reply(text(exc.message, [_menu()]))
+        turn.reply(text(exc.message, [parts.menu_action()]))
         return
     await state.clear(turn.user_id)
     turn.reply(
         text(
             "ご感想をお寄せいただき、ありがとうございます！スタッフ一同で拝見し、"
             "これからの講座づくりに活かします。🌺",
-            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), _menu()],
+            [postback("寺子屋・交流会", _data(), "寺子屋・交流会"), parts.menu_action()],
         )
     )
 

@@ -102,59 +102,6 @@ def deadline_text(session: ProgrammeSession) -> str:
 # -- pieces -------------------------------------------------------------------------------
 
 
-def _tag(text: str, colour: str) -> dict[str, Any]:
-    return {"type": "text", "text": text, "size": "xs", "weight": "bold", "color": colour}
-
-
-def _bubble(
-    heading: str,
-    colour: str,
-    rows: list[dict[str, Any]],
-    buttons: list[Action],
-    *,
-    tag: str = "",
-    lead: list[dict[str, Any]] | None = None,
-    footnote: str = "",
-    image_url: str = "",
-    primary: bool = True,
-) -> dict[str, Any]:
-    body: list[dict[str, Any]] = []
-    if tag:
-        body.append(_tag(tag, colour))
-    body.append(
-        {
-            "type": "text",
-            "text": heading,
-            "weight": "bold",
-            "size": "lg",
-            "color": colour,
-            "wrap": True,
-        }
-    )
-    body.extend(lead or [])
-    body.append({"type": "separator", "margin": "md"})
-    body.append(
-        {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows}
-    )
-    if footnote:
-        body.append(parts.note(footnote))
-    bubble: dict[str, Any] = {
-        "type": "bubble",
-        "body": {"type": "box", "layout": "vertical", "contents": body},
-    }
-    if image_url.startswith("https://"):
-        bubble["hero"] = {
-            "type": "image",
-            "url": image_url,
-            "size": "full",
-            "aspectRatio": "20:13",
-            "aspectMode": "cover",
-        }
-    if buttons:
-        bubble["footer"] = parts.footer(buttons, colour, primary=primary)
-    return bubble
-
-
 def _colour(session: ProgrammeSession) -> str:
     return KIND_COLOURS.get(ProgrammeKind(session.programme.kind), SEA)
 
@@ -203,7 +150,7 @@ def session_bubble(
                 "margin": "sm",
             }
         )
-    return _bubble(
+    return parts.bubble(
         session.programme.title,
         _colour(session),
         rows,
@@ -275,7 +222,7 @@ def detail_card(
     rows.append(parts.row("空き", seats_text(session)))
     return flex(
         f"{title(session)} {short_when(session)}〜 のご案内",
-        _bubble(
+        parts.bubble(
             programme.title,
             _colour(session),
             rows,
@@ -326,7 +273,7 @@ def summary_card(
         ).strip()
     return flex(
         f"お申し込み内容の確認: {title(session)} {short_when(session)}〜",
-        _bubble(heading, SEA, rows, buttons, footnote=footnote),
+        parts.bubble(heading, SEA, rows, buttons, footnote=footnote),
     )
 
 
@@ -379,7 +326,7 @@ def registered_card(
     )
     return flex(
         f"{heading}: {title(session)} {short_when(session)}〜",
-        _bubble(heading, SEA, _registration_rows(registration), buttons, footnote=footnote),
+        parts.bubble(heading, SEA, _registration_rows(registration), buttons, footnote=footnote),
     )
 
 
@@ -406,7 +353,7 @@ def waiting_card(
         footnote = "託児の空きが出たときも、順番にお知らせします。\n" + footnote
     return flex(
         f"{heading}: {title(registration.session)} キャンセル待ち {position}番目",
-        _bubble(
+        parts.bubble(
             heading,
             CORAL,
             _registration_rows(registration),
@@ -441,7 +388,7 @@ def registration_bubble(
     """マイページ: one registration, waitlist place or open offer."""
     status = RegistrationStatus(registration.status)
     if status == RegistrationStatus.OFFERED:
-        return _bubble(
+        return parts.bubble(
             "繰り上げのご案内",
             CORAL,
             offer_rows(registration),
@@ -458,7 +405,7 @@ def registration_bubble(
             if registration.open_offer_at
             else f"{freed}、このLINEでお知らせします。"
         )
-        return _bubble(
+        return parts.bubble(
             "キャンセル待ち",
             CORAL,
             rows,
@@ -466,7 +413,7 @@ def registration_bubble(
             footnote=footnote,
             primary=registration.open_offer_at is not None,  # 参加する first; else leaving
         )
-    return _bubble("お申し込み済み", SEA, _registration_rows(registration), buttons)
+    return parts.bubble("お申し込み済み", SEA, _registration_rows(registration), buttons)
 
 
 # -- イベント・お知らせ ------------------------------------------------------------------
@@ -489,7 +436,7 @@ def news_bubble(item: NewsItem, buttons: list[Action]) -> dict[str, Any]:
     rows = [{"type": "text", "text": body, "size": "sm", "wrap": True}] if body else []
     if not rows:
         rows = [{"type": "text", "text": "（本文はありません）", "size": "sm", "color": MUTED}]
-    return _bubble(item.title, SEA, rows, buttons, tag="お知らせ", lead=lead)
+    return parts.bubble(item.title, SEA, rows, buttons, tag="お知らせ", lead=lead)
 
 
 def news_is_cut(item: NewsItem) -> bool:

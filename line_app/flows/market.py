@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from line_app import intents, state
+from line_app.flows import card_parts as parts
 from line_app.flows import market_cards as cards
 from line_app.flows import market_photos as photos
 from line_app.ids import parse_id as _int
@@ -106,10 +107,6 @@ def _stop(app_id: int | None = None) -> Action:
 
 def _markets() -> Action:
     return postback("マーケット一覧", _data(), "マーケット一覧")
-
-
-def _menu() -> Action:
-    return postback("メニュー", postback_data("menu"), "メニュー")
 
 
 def _mine() -> Action:
@@ -203,14 +200,14 @@ async def _own(turn: Turn, app_id: int | None) -> MarketApplication | None:
         return await rules.get_own(turn.resident, app_id)
     except rules.NotYours as exc:
         await state.clear(turn.user_id)
-        turn.reply(text(exc.message, [_mine(), _markets(), _menu()]))
+        turn.reply(text(exc.message, [_mine(), _markets(), parts.menu_action()]))
         return None
 
 
 async def _refused(turn: Turn, exc: rules.MarketError, app: MarketApplication | None) -> None:
     """A rule said no (window closed, not editable any more, …): its message, nothing changed."""
     await state.clear(turn.user_id)
-    buttons = [_markets(), _menu()]
+    buttons = [_markets(), parts.menu_action()]
     if app is not None:
         buttons.insert(0, postback("申込み内容を見る", _data("view", a=app.id), "申込み内容を見る"))
     turn.reply(text(exc.message, buttons))
@@ -253,7 +250,7 @@ async def show_list(turn: Turn, lead: str = "") -> None:
             text(
                 _lead(lead) + "いま出店申込みを受け付けているハンドメイドマーケットは"
                 "ありません。🌺\n" + words,
-                [_mine(), _menu()],
+                [_mine(), parts.menu_action()],
             )
         )
         return
@@ -745,7 +742,7 @@ async def show_summary(turn: Turn, app: MarketApplication, lead: str = "") -> No
             buttons,
             heading=heading,
             footnote=_status_note(app),
-            quick=[_mine(), _menu()],
+            quick=[_mine(), parts.menu_action()],
         )
     )
 
@@ -843,7 +840,7 @@ async def _answer_stale(turn: Turn, app: MarketApplication, exc: rules.MarketErr
         turn.reply(
             text(
                 f"{cards.title(fresh.market)}へのお申し込みは、すでに取り下げられています。",
-                [_markets(), _mine(), _menu()],
+                [_markets(), _mine(), parts.menu_action()],
             )
         )
         return
@@ -924,7 +921,7 @@ async def do_withdraw(turn: Turn, params: dict[str, str]) -> None:
         text(
             f"{cards.title(app.market)}へのお申し込みを取り下げました。ご連絡ありがとうございます。"
             "\nまたの機会に、ぜひお申し込みください。",
-            [_markets(), _mine(), _menu()],
+            [_markets(), _mine(), parts.menu_action()],
         )
     )
 
@@ -945,7 +942,7 @@ async def accept_offer(turn: Turn, params: dict[str, str]) -> None:
     try:
         app = await rules.accept_offer(turn.resident, app.id)
     except rules.MarketError as exc:
-        turn.reply(text(exc.message, [_markets(), _mine(), _menu()]))
+        turn.reply(text(exc.message, [_markets(), _mine(), parts.menu_action()]))
         return
     await show_summary(
         turn,
@@ -965,7 +962,7 @@ async def decline_offer(turn: Turn, params: dict[str, str]) -> None:
     try:
         outcome = await rules.decline_offer(turn.resident, app.id, turn.settings)
     except rules.MarketError as exc:
-        turn.reply(text(exc.message, [_markets(), _mine(), _menu()]))
+        turn.reply(text(exc.message, [_markets(), _mine(), parts.menu_action()]))
         return
     await notices.tell(outcome, turn.settings)
     turn.reply(
@@ -983,7 +980,7 @@ def _offer_ended(app: MarketApplication) -> Message:
     )
     return text(
         f"{cards.title(app.market)}のお申し込みは、すでに{done}。",
-        [_markets(), _mine(), _menu()],
+        [_markets(), _mine(), parts.menu_action()],
     )
 
 
@@ -1027,7 +1024,7 @@ async def show_mine(turn: Turn) -> None:
     message = await _mine_message(turn)
     if message is not None:
         message["quickReply"] = {
-            "items": [{"type": "action", "action": a} for a in (_markets(), _menu())]
+            "items": [{"type": "action", "action": a} for a in (_markets(), parts.menu_action())]
         }
         turn.reply(message)
 
@@ -1037,11 +1034,14 @@ async def show_mine_only(turn: Turn) -> None:
     message = await _mine_message(turn)
     if message is None:
         turn.reply(
-            text("ハンドメイドマーケットの出店申込みは、いまはありません。", [_markets(), _menu()])
+            text(
+                "ハンドメイドマーケットの出店申込みは、いまはありません。",
+                [_markets(), parts.menu_action()],
+            )
         )
         return
     message["quickReply"] = {
-        "items": [{"type": "action", "action": a} for a in (_markets(), _menu())]
+        "items": [{"type": "action", "action": a} for a in (_markets(), parts.menu_action())]
     }
     turn.reply(text("ハンドメイドマーケットの出店申込みです。"), message)
 
@@ -1085,7 +1085,10 @@ class MarketFlow:
             await do_withdraw(turn, params)
         elif step == "withdraw_no":
             turn.reply(
-                text("取り下げはしていません。お申し込みはそのままです。", [_mine(), _menu()])
+                text(
+                    "取り下げはしていません。お申し込みはそのままです。",
+                    [_mine(), parts.menu_action()],
+                )
             )
         elif step == notices.OFFER_YES:
             await accept_offer(turn, params)
@@ -1130,7 +1133,7 @@ class MarketFlow:
                     "入力を中断しました。ここまでの内容は保存してあります。\n"
                     f"続きは{_closes(app.market)}の締切までに、{FROM_MENU}"
                     "いつでも入力できます。",
-                    [_markets(), _menu()],
+                    [_markets(), parts.menu_action()],
                 )
             )
         elif status == ApplicationStatus.RETURNED:
@@ -1138,7 +1141,7 @@ class MarketFlow:
                 text(
                     "修正を中断しました。ここまでの変更は保存してあります。\n"
                     "修正が終わったら、マイページから再提出してください。",
-                    [_mine(), _menu()],
+                    [_mine(), parts.menu_action()],
                 )
             )
         elif status == ApplicationStatus.SUBMITTED:
@@ -1149,7 +1152,7 @@ class MarketFlow:
                     f"\nただし、{'、'.join(lacks)}が足りません。マイページの「修正する」から"
                     "入力してください。"
                 )
-            turn.reply(text(words, [_mine(), _menu()]))
+            turn.reply(text(words, [_mine(), parts.menu_action()]))
         else:
             await show_summary(turn, app)
         return True

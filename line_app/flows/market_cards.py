@@ -103,47 +103,6 @@ def _heading(text: str, colour: str, size: str = "lg") -> dict[str, Any]:
     }
 
 
-def _tag(text: str, colour: str) -> dict[str, Any]:
-    return {"type": "text", "text": text, "size": "xs", "weight": "bold", "color": colour}
-
-
-def _paragraph(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text, "size": "sm", "wrap": True, "margin": "md"}
-
-
-def _bubble(
-    heading: str,
-    colour: str,
-    rows: list[dict[str, Any]],
-    buttons: list[Action],
-    *,
-    tag: str = "",
-    lead: list[dict[str, Any]] | None = None,
-    after: list[dict[str, Any]] | None = None,
-    footnote: str = "",
-    primary: bool = True,
-) -> dict[str, Any]:
-    body: list[dict[str, Any]] = []
-    if tag:
-        body.append(_tag(tag, colour))
-    body.append(_heading(heading, colour))
-    body.extend(lead or [])
-    body.append({"type": "separator", "margin": "md"})
-    body.append(
-        {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows}
-    )
-    body.extend(after or [])
-    if footnote:
-        body.append(parts.note(footnote))
-    bubble: dict[str, Any] = {
-        "type": "bubble",
-        "body": {"type": "box", "layout": "vertical", "contents": body},
-    }
-    if buttons:
-        bubble["footer"] = parts.footer(buttons, colour, primary=primary)
-    return bubble
-
-
 def carousel(alt_text: str, bubbles: list[dict[str, Any]], quick: list[Action]) -> Message:
     return flex(alt_text, {"type": "carousel", "contents": bubbles[:MAX_BUBBLES]}, quick or None)
 
@@ -243,7 +202,7 @@ def market_bubble(
                 "margin": "sm",
             }
         )
-    return _bubble(
+    return parts.bubble(
         market.name,
         CORAL,
         _market_rows(market, window),
@@ -263,7 +222,7 @@ def upcoming_bubble(market: Market, window: str) -> dict[str, Any]:
         parts.row("出店料", fee_text(market)),
         parts.row("受付期間", window),
     ]
-    return _bubble(
+    return parts.bubble(
         market.name,
         SEA,
         rows,
@@ -320,7 +279,7 @@ def summary_card(
     """Before 申し込む (or 再提出): everything entered, with the photos' thumbnails."""
     return flex(
         f"出店申込みの内容確認: {title(market)}",
-        _bubble(
+        parts.bubble(
             heading,
             SEA,
             application_rows(app, market, photo_count),
@@ -344,7 +303,7 @@ def submitted_card(
 ) -> Message:
     """受付完了: what was sent, and what happens next (`words`)."""
     lead = [
-        _paragraph(
+        parts.paragraph(
             words
             or "出店のお申し込みを受け付けました。ありがとうございます！🌺\n"
             "審査の結果は、受付の締切のあとにこのLINEでお知らせします。"
@@ -352,7 +311,7 @@ def submitted_card(
     ]
     return flex(
         f"{heading}: {title(market)}",
-        _bubble(
+        parts.bubble(
             heading,
             SEA,
             application_rows(app, market, photo_count, brief=True),
@@ -428,7 +387,7 @@ def mine_bubble(
                 "margin": "sm",
             }
         )
-    return _bubble(
+    return parts.bubble(
         market.name,
         colour if colour != MUTED else SEA,
         rows,

@@ -41,10 +41,6 @@ def _stamp(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y%m%d%H%M%S%f") if value else "-"
 
 
-def _mypage() -> Action:
-    return postback("マイページ", postback_data("mypage"), "マイページ")
-
-
 def _courses() -> Action:
     return postback("寺子屋・交流会", postback_data(FLOW), "寺子屋・交流会")
 
@@ -83,28 +79,19 @@ def _rows(reg: Registration, with_url: bool = False) -> list[dict[str, Any]]:
 def _card(
     alt: str, heading: str, lead: str, reg: Registration, buttons: list[Action], note: str = ""
 ) -> Message:
-    """A Flex bubble: heading, the message, the session's rows, a footnote, buttons."""
-    body: list[dict[str, Any]] = [
-        {"type": "text", "text": heading, "weight": "bold", "size": "lg", "color": SEA},
-        {"type": "text", "text": lead, "size": "sm", "wrap": True, "margin": "md"},
-        {"type": "separator", "margin": "md"},
-        {
-            "type": "box",
-            "layout": "vertical",
-            "spacing": "sm",
-            "margin": "md",
-            "contents": _rows(reg, with_url=True),
-        },
-    ]
-    if note:
-        body.append(parts.note(note))
-    bubble: dict[str, Any] = {
-        "type": "bubble",
-        "body": {"type": "box", "layout": "vertical", "contents": body},
-    }
-    if buttons:
-        bubble["footer"] = parts.footer(buttons, CORAL)
-    return flex(alt, bubble)
+    """A notice's bubble: heading, the message, the session's rows, a footnote, buttons."""
+    return flex(
+        alt,
+        parts.bubble(
+            heading,
+            SEA,
+            _rows(reg, with_url=True),
+            buttons,
+            button_colour=CORAL,
+            lead=[parts.paragraph(lead)],
+            footnote=note,
+        ),
+    )
 
 
 async def _load(reg: Registration) -> bool:
@@ -187,7 +174,7 @@ def taken_message(reg: Registration) -> Message:
         f"（{span_ja(reg.session.starts_at, reg.session.ends_at)}）の空き席は、"
         "ほかの方のお申し込みで埋まりました。お知らせしたばかりで、申し訳ありません。\n"
         "引き続きキャンセル待ちに登録されていますので、また空きが出たらお知らせします。",
-        [_mypage()],
+        [parts.mypage_action()],
     )
 
 
@@ -260,7 +247,7 @@ def reminder_message(reg: Registration, settings: Settings) -> Message:
         reg,
         [
             postback("チェックイン", postback_data(FLOW, "checkin", r=reg.id), "チェックイン"),
-            _mypage(),
+            parts.mypage_action(),
         ],
         f"当日は開始{settings.course_checkin_minutes}分前から、"
         "「チェックイン」ボタンで受付ができます。",
@@ -367,7 +354,7 @@ async def promote(registration_id: int, settings: Settings) -> Registration:
                     "キャンセル待ちに登録いただいていた回に、ご参加いただけることになりました"
                     "（事務局で繰り上げました）。",
                     reg,
-                    [_mypage()],
+                    [parts.mypage_action()],
                     "前日にこのLINEでお知らせします。" + CAN_CANCEL,
                 )
             ],
@@ -434,7 +421,7 @@ async def message_registered(session_id: int, body: str, nonce: str) -> int:
     for reg in await _registered(session_id).select_related("resident").order_by("id"):
         queued += await _push(
             reg,
-            [text(heading + body.strip(), [_mypage()])],
+            [text(heading + body.strip(), [parts.mypage_action()])],
             "course_message",
             f"course_message:{key}:{reg.id}",
         )

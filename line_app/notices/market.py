@@ -62,10 +62,6 @@ def _nonce(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()[:NONCE_MAX]
 
 
-def _mypage() -> Action:
-    return postback("マイページ", postback_data("mypage"), "マイページ")
-
-
 def _markets() -> Action:
     return postback("ハンドメイドマーケット", postback_data(FLOW), "ハンドメイドマーケット")
 
@@ -110,45 +106,6 @@ def _booth_rows(app: MarketApplication, *, with_number: bool) -> list[dict[str, 
         due = f"{_day(market.fee_due_on)}まで" if market.fee_due_on else "後日お知らせします"
         rows.append(parts.row("支払期限", due))
     return rows
-
-
-def _card(
-    alt: str,
-    heading: str,
-    blocks: list[dict[str, Any]],
-    rows: list[dict[str, Any]],
-    buttons: list[Action],
-    *,
-    note: str = "",
-    colour: str = SEA,
-) -> Message:
-    """A Flex bubble: heading, text blocks, the rows, a footnote, buttons."""
-    body: list[dict[str, Any]] = [
-        {
-            "type": "text",
-            "text": heading,
-            "weight": "bold",
-            "size": "lg",
-            "color": colour,
-            "wrap": True,
-        },
-        *blocks,
-        {"type": "separator", "margin": "md"},
-        {"type": "box", "layout": "vertical", "spacing": "sm", "margin": "md", "contents": rows},
-    ]
-    if note:
-        body.append(parts.note(note))
-    bubble: dict[str, Any] = {
-        "type": "bubble",
-        "body": {"type": "box", "layout": "vertical", "contents": body},
-    }
-    if buttons:
-        bubble["footer"] = parts.footer(buttons, CORAL)
-    return flex(alt, bubble)
-
-
-def _lead(words: str) -> dict[str, Any]:
-    return {"type": "text", "text": words, "size": "sm", "wrap": True, "margin": "md"}
 
 
 def _staff_block(message: str) -> dict[str, Any]:
@@ -201,15 +158,18 @@ def result_message(app: MarketApplication, message: str, settings: Settings) -> 
         )
         if market.booth_fee > 0:
             lead += "出店料はお支払い期限までにお納めください。"
-        return _card(
+        return flex(
             f"ハンドメイドマーケット: {market.name} への出店が決まりました",
-            HEADINGS[status],
-            [_lead(lead), *staff],
-            _market_rows(market, "出店先") + _booth_rows(app, with_number=True),
-            [_mypage()],
-            note="出店できなくなったときは、お早めにこのトークでお知らせください。"
-            "ブース番号はマイページの「出店申込」でもご確認いただけます。",
-            colour=GREEN,
+            parts.bubble(
+                HEADINGS[status],
+                GREEN,
+                _market_rows(market, "出店先") + _booth_rows(app, with_number=True),
+                [parts.mypage_action()],
+                button_colour=CORAL,
+                lead=[parts.paragraph(lead), *staff],
+                footnote="出店できなくなったときは、お早めにこのトークでお知らせください。"
+                "ブース番号はマイページの「出店申込」でもご確認いただけます。",
+            ),
         )
     if status == ApplicationStatus.RESERVE:
         hours = f"{settings.market_offer_hours:g}"
@@ -222,13 +182,17 @@ def result_message(app: MarketApplication, message: str, settings: Settings) -> 
             f"{settings.offer_quiet_from_hour}時〜翌{settings.offer_quiet_until_hour}時は"
             "期限が止まります）を過ぎると次の方にご案内します。"
         )
-        return _card(
+        return flex(
             f"ハンドメイドマーケット: {market.name} の選考結果（補欠）",
-            HEADINGS[status],
-            [_lead(lead), *staff],
-            _market_rows(market) + [parts.row("出店者名", app.artist_name)],
-            [_mypage()],
-            note="ブースが空かなかった場合は、ご案内はありません。あらかじめご了承ください。",
+            parts.bubble(
+                HEADINGS[status],
+                SEA,
+                _market_rows(market) + [parts.row("出店者名", app.artist_name)],
+                [parts.mypage_action()],
+                button_colour=CORAL,
+                lead=[parts.paragraph(lead), *staff],
+                footnote="ブースが空かなかった場合は、ご案内はありません。あらかじめご了承ください。",
+            ),
         )
     lead = (
         f"{_title(market)}にお申し込みいただき、ありがとうございました。"
@@ -236,12 +200,16 @@ def result_message(app: MarketApplication, message: str, settings: Settings) -> 
         "結果、誠に残念ながら、今回はご出店いただけないこととなりました。\n"
         "作品を拝見できて、とてもうれしかったです。次回のマーケットにも、ぜひお申し込みください。"
     )
-    return _card(
+    return flex(
         f"ハンドメイドマーケット: {market.name} の選考結果",
-        HEADINGS.get(status, "選考結果のお知らせ"),
-        [_lead(lead), *staff],
-        _market_rows(market) + [parts.row("出店者名", app.artist_name)],
-        [_markets()],
+        parts.bubble(
+            HEADINGS.get(status, "選考結果のお知らせ"),
+            SEA,
+            _market_rows(market) + [parts.row("出店者名", app.artist_name)],
+            [_markets()],
+            button_colour=CORAL,
+            lead=[parts.paragraph(lead), *staff],
+        ),
     )
 
 
@@ -314,7 +282,7 @@ async def sent_back(app: MarketApplication, message: str, nonce: str = "") -> in
         f"{by}「再提出する」を押してください。"
     )
     key = f"market_returned:{app.id}:{_nonce(nonce) if nonce else _stamp(app.returned_at)}"
-    return await _push(app, [text(body, [_mypage()])], "market_returned", key)
+    return await _push(app, [text(body, [parts.mypage_action()])], "market_returned", key)
 
 
 # -- 補欠 offers --------------------------------------------------------------------------------
@@ -333,15 +301,19 @@ def offer_message(app: MarketApplication, settings: Settings) -> Message:
         "ブースをお取りしています。\n"
         f"{deadline}までに「出店する」か「辞退する」でお返事ください。"
     )
-    return _card(
+    return flex(
         f"ハンドメイドマーケット: {market.name} のブースに空きが出ました",
-        "補欠のご案内（ブースに空きが出ました）",
-        [_lead(lead)],
-        _market_rows(market, "出店先") + _booth_rows(app, with_number=False),
-        buttons,
-        note="期限を過ぎると、次の補欠の方にご案内します"
-        f"（{settings.offer_quiet_from_hour}時〜翌{settings.offer_quiet_until_hour}時は"
-        "期限が止まります）。",
+        parts.bubble(
+            "補欠のご案内（ブースに空きが出ました）",
+            SEA,
+            _market_rows(market, "出店先") + _booth_rows(app, with_number=False),
+            buttons,
+            button_colour=CORAL,
+            lead=[parts.paragraph(lead)],
+            footnote="期限を過ぎると、次の補欠の方にご案内します"
+            f"（{settings.offer_quiet_from_hour}時〜翌{settings.offer_quiet_until_hour}時は"
+            "期限が止まります）。",
+        ),
     )
 
 
@@ -409,7 +381,7 @@ async def withdrawn_by_staff(app_id: int, reason: str, settings: Settings) -> ru
                     f"{what}は、事務局で取り下げの手続きをしました。\n"
                     + why
                     + "ご不明な点は、このトークでお気軽にお問い合わせください。",
-                    [_mypage()],
+                    [parts.mypage_action()],
                 )
             ],
             "market_staff_withdraw",
