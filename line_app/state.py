@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import contextvars
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from line_app.messages import Action, Message
 from models.conversation import ConversationState
 from shima.timeutil import now
+
+if TYPE_CHECKING:
+    from line_app.turn import Turn
 
 DEFAULT_TTL = timedelta(minutes=30)
 BUTTONS = "buttons"  # the step of a state recorded by `wait_for_buttons`
@@ -82,3 +86,14 @@ async def wait_for_buttons(
         if a.get("type") == "postback"
     ]
     await wait_for_text(line_user_id, flow, BUTTONS, {"q": question, "a": buttons}, ttl=BUTTONS_TTL)
+
+
+async def ask(turn: Turn, flow: str, message: Message, actions: list[Action] | None = None) -> None:
+    """A button step of `flow`: reply with `message`, and remember its question and buttons
+    (its quick replies unless `actions` says which) for a while, so text typed here taps the
+    one it names or gets the same buttons again (see the router)."""
+    turn.reply(message)
+    if actions is None:
+        actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
+    question = str(message.get("text") or message.get("altText") or "")
+    await wait_for_buttons(turn.user_id, flow, question, actions)

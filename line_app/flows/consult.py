@@ -110,14 +110,6 @@ def _paged(
 # -- steps -------------------------------------------------------------------------------
 
 
-async def _ask(turn: Turn, message: Message) -> None:
-    """A button step: reply, and remember the question and its buttons for a while, so text
-    typed here gets the same buttons again (or taps the one it names) — see the router."""
-    turn.reply(message)
-    actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
-    await state.wait_for_buttons(turn.user_id, FLOW, str(message.get("text", "")), actions)
-
-
 async def start(turn: Turn) -> None:
     """The flow starts: the 2-booking rule is checked now, not only at 確定."""
     try:
@@ -140,8 +132,9 @@ async def ask_topic(turn: Turn, key: str) -> None:
     actions = [
         postback(topic.label, _data("topic", t=topic.value, k=key), topic.label) for topic in Topic
     ]
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             "相談予約ですね。WorkStyle Lab Inno のスタッフが1対1でお話を伺います。\n"
             "まず、ご相談の内容をお選びください。",
@@ -154,8 +147,9 @@ async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int
     days = await rules.open_dates(turn.settings)
     back = _back(_data("start", k=key))
     if not days:
-        await _ask(
+        await state.ask(
             turn,
+            FLOW,
             text(
                 (lead + "\n" if lead else "")
                 + "申し訳ありません、2週間先までの相談枠はすべて埋まっています。\n"
@@ -174,8 +168,9 @@ async def ask_date(turn: Turn, topic: Topic, key: str, lead: str = "", page: int
     ]
     more = _data("topic", t=topic.value, k=key, p=page + 1)
     actions, where = _paged(choices, page, more, back, key)
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             (lead + "\n" if lead else "")
             + f"「{topic.label}」ですね。ご希望の日をお選びください。\n"
@@ -261,8 +256,9 @@ async def ask_time(turn: Turn, topic: Topic, day: date, key: str, page: int = 0)
     )
     actions, where = _paged(choices, page, more, _back(back_to), key)
     shared = len(set(starts)) < len(starts)
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             f"{short_date(day)}ですね。ご希望の時間をお選びください。{where}"
             + (
@@ -288,8 +284,9 @@ async def slot_taken(
         postback(short_when(s), _data("slot", t=topic.value, s=s.id, k=key), short_when(s))
         for s in nearest
     ]
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             why + "\n近い日時で、次の枠が空いています。",
             [
@@ -327,8 +324,9 @@ async def ask_method(turn: Turn, topic: Topic, slot_id: int | None, key: str) ->
         for m in methods
     ]
     legend = "\n".join(f"{m.label}: {METHOD_LEGEND[m]}" for m in methods)
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             f"{short_when(slot)}〜ですね。ご相談の方法をお選びください。\n{legend}",
             [

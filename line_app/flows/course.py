@@ -86,16 +86,6 @@ def _children(value: str | None) -> int | None:
     return int(value)
 
 
-async def _ask(turn: Turn, message: Message, actions: list[Action] | None = None) -> None:
-    """A button step: reply, and remember its buttons for a while, so text typed here taps
-    the one it names or gets the same buttons again (see the router)."""
-    turn.reply(message)
-    if actions is None:
-        actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
-    question = str(message.get("text") or message.get("altText") or "")
-    await state.wait_for_buttons(turn.user_id, FLOW, question, actions)
-
-
 # -- loading ------------------------------------------------------------------------------
 
 
@@ -221,8 +211,9 @@ async def show_detail(turn: Turn, session_id: int | None, key: str) -> None:
             _back(_data()),
             _stop(key),
         ]
-        await _ask(
+        await state.ask(
             turn,
+            FLOW,
             cards.detail_card(
                 session,
                 buttons,
@@ -234,7 +225,9 @@ async def show_detail(turn: Turn, session_id: int | None, key: str) -> None:
         return
     if closed is not None:
         buttons = [_to_list(), _stop(key)]
-        await _ask(turn, cards.detail_card(session, buttons, note=closed.message), buttons)
+        await state.ask(
+            turn, FLOW, cards.detail_card(session, buttons, note=closed.message), buttons
+        )
         return
     label = "キャンセル待ちに申し込む" if cards.is_full(session) else "申し込む"
     buttons = [
@@ -242,7 +235,7 @@ async def show_detail(turn: Turn, session_id: int | None, key: str) -> None:
         _back(_data()),
         _stop(key),
     ]
-    await _ask(turn, cards.detail_card(session, buttons), buttons)
+    await state.ask(turn, FLOW, cards.detail_card(session, buttons), buttons)
 
 
 # -- signing up ---------------------------------------------------------------------------
@@ -271,8 +264,9 @@ async def ask_care(turn: Turn, session_id: int | None, key: str) -> None:
         if left > 0
         else "（託児は現在満員です。必要な場合は、託児の空き待ちもできます）"
     )
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             f"{cards.title(session)}\n{cards.short_when(session)}〜 ですね。\n"
             f"この回は託児があります{room}。お子さまの託児は必要ですか？",
@@ -296,8 +290,9 @@ async def ask_children(turn: Turn, session_id: int | None, key: str, lead: str =
         postback(f"{n}人", _data("care", s=session.id, k=key, n=n), f"{n}人です")
         for n in range(1, most + 1)
     ]
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             (lead + "\n" if lead else "")
             + "お預かりするお子さまは何人ですか？"

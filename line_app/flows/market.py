@@ -121,16 +121,6 @@ def _summary_data(app: MarketApplication) -> str:
     return _data("summary", a=app.id)
 
 
-async def _ask(turn: Turn, message: Message, actions: list[Action] | None = None) -> None:
-    """A button step: reply, and remember its buttons for a while, so text typed here taps
-    the one it names or gets the same buttons again (see the router)."""
-    turn.reply(message)
-    if actions is None:
-        actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
-    question = str(message.get("text") or message.get("altText") or "")
-    await state.wait_for_buttons(turn.user_id, FLOW, question, actions)
-
-
 def _small(value: str | None) -> int | None:
     """A small number from a button (a genre's index, a booth count); None when not one."""
     if value is None or not value.isascii() or not value.isdigit() or len(value) > 2:
@@ -416,18 +406,21 @@ async def _ask_category(turn: Turn, app: MarketApplication, edit: bool, lead: st
     saved = f"\n（いまの登録: {app.category}）" if app.category else ""
     question = f"{_lead(lead)}出品する作品のジャンルを選んでください。{saved}"
     if len(choices) <= QUICK_CATEGORIES:
-        await _ask(turn, text(question, choices + tail))
+        await state.ask(turn, FLOW, text(question, choices + tail))
         return
     # More than quick replies hold: the choices as a card's buttons.
     turn.reply(text(question))
-    await _ask(turn, cards.choices_card("ジャンルを選んでください", choices, tail), choices + tail)
+    await state.ask(
+        turn, FLOW, cards.choices_card("ジャンルを選んでください", choices, tail), choices + tail
+    )
 
 
 async def _ask_booths(turn: Turn, app: MarketApplication, edit: bool, lead: str) -> None:
     market = app.market
     fee = f"\n出店料は1ブース{market.booth_fee:,}円です。" if market.booth_fee > 0 else ""
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             f"{_lead(lead)}ご希望のブース数を選んでください。\n"
             f"このマーケットは、1人2ブースまでお申し込みいただけます。{fee}",
@@ -453,8 +446,9 @@ async def _ask_needs(turn: Turn, app: MarketApplication, edit: bool, lead: str) 
         )
         for label, table, power in NEEDS_CHOICES
     ]
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             f"{_lead(lead)}机・椅子の貸出と電源は必要ですか？\n"
             "（貸出の数に限りがあるため、持参できるものはお持ちください）",
@@ -723,8 +717,9 @@ async def show_summary(turn: Turn, app: MarketApplication, lead: str = "") -> No
                         f"{_closes(market)}の締切までは、再提出のあともマイページから"
                         "修正・取り下げができます。"
                     )
-        await _ask(
+        await state.ask(
             turn,
+            FLOW,
             cards.summary_card(
                 app, market, thumbs, count, buttons, heading=heading, footnote=footnote
             ),
@@ -867,8 +862,9 @@ async def ask_what_to_fix(turn: Turn, params: dict[str, str]) -> None:
         postback(STEP_LABELS[s], _ask_data(app, s, edit=True), f"{STEP_LABELS[s]}を修正")
         for s in items
     ]
-    await _ask(
+    await state.ask(
         turn,
+        FLOW,
         text(
             lead + "どの項目を修正しますか？",
             [*choices, _back(_summary_data(app)), _stop(app.id)],
