@@ -47,11 +47,8 @@ import os
 import random
 import re
 import secrets
-import shutil
-import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -77,17 +74,19 @@ from webhook import (
     CHANNEL_SECRET,
     DESTINATION,
     HOST,
-    PROCS,
     ROOT,
     SECRET_KEY,
     Databases,
-    _raise_interrupt,
     child_env,
     cpu_seconds,
     fake_platform_command,
     fake_stats,
     free_port,
     migrate,
+    ms,
+    percentile,
+    run_main,
+    secs,
     start_servers,
     started,
     tail,
@@ -662,21 +661,6 @@ async def http_json(port: int, path: str) -> bytes:
 # ---- reporting ----------------------------------------------------------------------------
 
 
-def secs(seconds: float | None) -> str:
-    return "—" if seconds is None or math.isnan(seconds) else f"{seconds:,.2f} s"
-
-
-def ms(seconds: float) -> str:
-    return "—" if math.isnan(seconds) else f"{seconds * 1000:,.1f} ms"
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5))) - 1]
-
-
 def describe(run: Run) -> str:
     i, p = run.images, run.pings
     problems = {str(k): v for k, v in i.statuses.items() if k != 200} | dict(i.errors)
@@ -876,20 +860,7 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    work = Path(tempfile.mkdtemp(prefix="shima-photos-"))
-    print(f"Photo intake in {work} ({args.rounds} round(s))…", flush=True)
-    try:
-        return asyncio.run(bench(args, work))
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    finally:
-        PROCS.stop_all()
-        if args.keep:
-            print(f"logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    return run_main(args, "shima-photos-", "Photo intake in {work} ({rounds} round(s))…", bench)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -455,7 +455,15 @@ def ms(seconds: float | None) -> str:
 
 
 def secs(seconds: float | None) -> str:
-    return "—" if seconds is None else f"{seconds:,.2f} s"
+    return "—" if seconds is None or math.isnan(seconds) else f"{seconds:,.2f} s"
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank percentile (nan for no values)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5))) - 1]
 
 
 def describe(run: Run) -> str:
@@ -683,14 +691,18 @@ async def bench(args: argparse.Namespace, work: Path) -> int:
     return 1 if args.strict and not ok else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_main(
+    args: argparse.Namespace,
+    prefix: str,
+    headline: str,
+    bench: Callable[[argparse.Namespace, Path], Awaitable[int]],
+) -> int:
+    """A bench's process: `headline` (naming {work} and {rounds}) printed, a scratch folder
+    removed afterwards unless --keep, SIGTERM and Ctrl-C stopping it cleanly, and every
+    server it started stopped whatever happens."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    work = Path(tempfile.mkdtemp(prefix="shima-bench-"))
-    print(
-        f"Benchmarking in {work} (bare, echo and project interleaved, {args.rounds} rounds)…",
-        flush=True,
-    )
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    print(headline.format(work=work, rounds=args.rounds), flush=True)
     try:
         return asyncio.run(bench(args, work))
     except KeyboardInterrupt:
@@ -702,6 +714,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"logs kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    headline = "Benchmarking in {work} (bare, echo and project interleaved, {rounds} rounds)…"
+    return run_main(args, "shima-bench-", headline, bench)
 
 
 if __name__ == "__main__":
