@@ -9,7 +9,7 @@ the applications themselves are admin.market.review."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -513,47 +513,54 @@ async def market_detail_page(request: Request) -> Response:
     return await market_page(request, market)
 
 
-@staff_required
-async def market_publish(request: Request) -> Response:
-    """公開する: a draft becomes open for applications within its window."""
+async def _move(
+    request: Request,
+    *,
+    source: MarketStatus,
+    change: Callable[[int], Awaitable[Market]],
+    action: str,
+    done: str,
+    refused: str,
+) -> Response:
+    """公開 / 締切: the rule moves the market on from `source` (audited); a market already
+    moved (a double tap) or moved elsewhere answers with its outcome, never an error."""
     market = await market_or_404(request)
     if isinstance(market, Response):
         return market
-    if market.status != MarketStatus.DRAFT:
-        return to_market(market.id, "published" if market.status == "published" else "stale")
+    if market.status != source:
+        return to_market(market.id, done if market.status == done else "stale")
     try:
         async with in_transaction():
-            fresh = await rules.publish(market.id)
-            await audit.record(
-                request, "market.market.publish", "market", market.id, market_detail(fresh)
-            )
+            fresh = await change(market.id)
+            await audit.record(request, action, "market", market.id, market_detail(fresh))
     except rules.BadMarket as exc:
-        return await market_page(
-            request, market, errors=["公開できませんでした。", *exc.problems], status_code=400
-        )
+        return await market_page(request, market, errors=[refused, *exc.problems], status_code=400)
     except rules.MarketError as exc:
         return await market_page(request, market, errors=[exc.message], status_code=400)
-    return to_market(market.id, "published")
+    return to_market(market.id, done)
+
+
+@staff_required
+async def market_publish(request: Request) -> Response:
+    """公開する: a draft becomes open for applications within its window."""
+    return await _move(
+        request,
+        source=MarketStatus.DRAFT,
+        change=rules.publish,
+        action="market.market.publish",
+        done="published",
+        refused="公開できませんでした。",
+    )
 
 
 @staff_required
 async def market_close(request: Request) -> Response:
     """締め切る: no more applications (also before the window's end)."""
-    market = await market_or_404(request)
-    if isinstance(market, Response):
-        return market
-    if market.status != MarketStatus.PUBLISHED:
-        return to_market(market.id, "closed" if market.status == "closed" else "stale")
-    try:
-        async with in_transaction():
-            fresh = await rules.close(market.id)
-            await audit.record(
-                request, "market.market.close", "market", market.id, market_detail(fresh)
-            )
-    except rules.BadMarket as exc:
-        return await market_page(
-            request, market, errors=["締め切れませんでした。", *exc.problems], status_code=400
-        )
-    except rules.MarketError as exc:
-        return await market_page(request, market, errors=[exc.message], status_code=400)
-    return to_market(market.id, "closed")
+    return await _move(
+        request,
+        source=MarketStatus.PUBLISHED,
+        change=rules.close,
+        action="market.market.close",
+        done="closed",
+        refused="締め切れませんでした。",
+    )
