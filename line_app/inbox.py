@@ -178,6 +178,11 @@ async def store_events(events: list[Any], scrub: bool = True) -> int:
     return sum(row[7] == InboxStatus.PENDING for row in rows)
 
 
+class RetryLater(Exception):
+    """A flow cannot handle its event yet (e.g. a picture LINE has not served): the event is
+    retried with backoff, logged as expected rather than as a failure."""
+
+
 async def claim(worker_id: str, limit: int, lease_seconds: float) -> list[InboxEvent]:
     """Claim each user's earliest open event (at most `limit` users); see line_app.claims."""
     return await claims.claim_first_per_user(

@@ -18,7 +18,6 @@ from tortoise.transactions import in_transaction
 
 from line_app import chat, inbox, market_intake, outbox, profiles, state, webhook
 from line_app.client import LineClient
-from line_app.flows.market_photos import PhotoNotReady
 from line_app.turn import Turn
 from models.inbox import InboxEvent
 from models.residents import Resident
@@ -259,10 +258,17 @@ class Worker:
                 await self._handle([(event, name)])
         except LeaseLost:
             log.warning("inbox event %s was taken over by another worker", event.id)
-        except PhotoNotReady:
-            # The picture could not be fetched yet: the retry fetches it again first.
-            log.info("inbox event %s waits for its picture (attempt %s)", event.id, event.attempts)
-            await inbox.fail(event, "PhotoNotReady", outbox.backoff(event.attempts, self.settings))
+        except inbox.RetryLater as exc:
+            # Expected (e.g. a picture not fetched yet: the retry fetches it again first).
+            log.info(
+                "inbox event %s waits (%s, attempt %s)",
+                event.id,
+                type(exc).__name__,
+                event.attempts,
+            )
+            await inbox.fail(
+                event, type(exc).__name__, outbox.backoff(event.attempts, self.settings)
+            )
         except Exception as exc:
             # The type and place only: messages can carry residents' words.
             log.exception("inbox event %s (%s) failed", event.id, event.event_type)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from line_app import chat, state
+from line_app import chat, inbox, state
 from line_app.flows import market_cards as cards
 from line_app.messages import Action, postback, postback_data, text
 from line_app.turn import Turn
@@ -59,7 +59,7 @@ REFUSALS = {
 }
 
 
-class PhotoNotReady(Exception):
+class PhotoNotReady(inbox.RetryLater):
     """The picture of an image event was not fetched (LINE failed for now): the worker
     retries the event with backoff, which fetches it again first."""
 
