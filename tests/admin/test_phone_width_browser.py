@@ -71,7 +71,7 @@ async def add_people(database_url: str) -> dict[str, int | str]:
     from models.course import NewsItem, ProgrammeSession, SessionStatus
     from models.outbox import OutboxMessage, OutboxStatus
     from models.residents import Resident
-    from shima.timeutil import now
+    from shima.timeutil import JST, now
 
     await shima_db.init(database_url)
     try:
@@ -125,6 +125,8 @@ async def add_people(database_url: str) -> dict[str, int | str]:
         market_ids = await add_market(people)
         return {
             "slot_id": slots[0].id,
+            # The week that has it (this week may have none left, e.g. on a Friday night).
+            "week": slots[0].starts_at.astimezone(JST).date().isoformat(),
             "booking_id": bookings[0].id,
             "resident_id": people[0].id,
             "reply_id": reply.id,
@@ -334,7 +336,7 @@ async def test_the_phone_menu_opens_with_consultations_first(served: tuple[str, 
             assert "状態" in label
 
             # The week's slot cards use the full width.
-            await page.goto(base + "/admin/consult/slots")
+            await page.goto(base + f"/admin/consult/slots?week={ids['week']}")
             slot = page.locator(".slot").first
             slot_box, day_box = (
                 await slot.bounding_box(),
