@@ -11,4 +11,6 @@ MODEL_MODULES = [
     "models.chat",
     "models.course",
     "models.market",
+    "models.survey",
+    "models.profiles",
 ]
