@@ -25,6 +25,10 @@ def _number(value: float) -> str:
     return f"{value:g}" if value != int(value) else str(int(value))
 
 
+def _describe(items: Sequence[Bar]) -> str:
+    return str(escape("、".join(f"{b.label}: {b.note or _number(b.value)}" for b in items)))
+
+
 def bars(items: Sequence[Bar], *, title: str, label_width: int = 150) -> Markup:
     """A horizontal bar per item, longest = full width."""
     row, gap, width, note_width = 26, 8, 640, 120
@@ -35,9 +39,7 @@ def bars(items: Sequence[Bar], *, title: str, label_width: int = 150) -> Markup:
         f'<svg class="chart chart-bars" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">',
         f"<title>{escape(title)}</title>",
-        "<desc>"
-        + escape("、".join(f"{b.label}: {b.note or _number(b.value)}" for b in items))
-        + "</desc>",
+        f"<desc>{_describe(items)}</desc>",
     ]
     for n, b in enumerate(items):
         y = n * (row + gap)
@@ -72,9 +74,7 @@ def columns(
         f'<svg class="chart chart-columns" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">',
         f"<title>{escape(title)}</title>",
-        "<desc>"
-        + escape("、".join(f"{b.label}: {b.note or _number(b.value)}" for b in items))
-        + "</desc>",
+        f"<desc>{_describe(items)}</desc>",
         f'<line class="chart-axis" x1="{left}" y1="{top + plot_h}" x2="{width - left}" '
         f'y2="{top + plot_h}"/>',
     ]
