@@ -4,8 +4,8 @@ registry (shima.areas): nothing registers itself on import."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -44,6 +44,9 @@ class LineArea:
     # What a typed 「キャンセル」/「予約をキャンセルしたい」 shows: the bookings with their
     # cancel buttons; `stopped` says whether a flow in progress was just stopped.
     cancel_booking: CancelBookingSection | None = None
+    # Further flows the area owns that are not menu items, reached by postback only
+    # (`flow=<name>`), e.g. プロフィール from マイページ.
+    flows: Mapping[str, Flow] = field(default_factory=dict)
 
 
 class Router:
@@ -52,6 +55,8 @@ class Router:
     def __init__(self, areas: Sequence[LineArea]) -> None:
         self.menu = Menu([a.item for a in areas], ready={a.item.flow for a in areas if a.flow})
         self.flows: dict[str, Flow] = {a.item.flow: a.flow for a in areas if a.flow}
+        for area in areas:
+            self.flows.update(area.flows)
         self.flows[MYPAGE.flow] = MyPageFlow([a.mypage for a in areas if a.mypage])
         self.cancel_sections = [a.cancel_booking for a in areas if a.cancel_booking]
 

@@ -77,6 +77,9 @@ class Settings:
     # ハンドメイドマーケット (shima.domain.market): a booth freed after the results is held for
     # the first 補欠 this many daytime hours (the same overnight pause as course offers).
     market_offer_hours: float = 48.0
+    # アンケート (shima.domain.survey_responses): a resident who started a survey and has not
+    # answered for this many days is reminded once (「続きから」), while the round is open.
+    survey_reminder_days: float = 3.0
     # Public https address of this app (e.g. https://shima-line.example.jp), for the picture
     # URLs LINE fetches (the thumbnails in an artist's application summary). "" = https:// and
     # the first of allowed_hosts (the simulator: the page's own host, see public_base_url).
@@ -166,6 +169,7 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         course_offer_hours=config("SHIMA_COURSE_OFFER_HOURS", cast=float, default=12.0),
         course_open_offer_hours=config("SHIMA_COURSE_OPEN_OFFER_HOURS", cast=float, default=24.0),
         market_offer_hours=config("SHIMA_MARKET_OFFER_HOURS", cast=float, default=48.0),
+        survey_reminder_days=config("SHIMA_SURVEY_REMINDER_DAYS", cast=float, default=3.0),
         public_url=str(config("SHIMA_PUBLIC_URL", default="")).strip().rstrip("/"),
         desk_phone=str(config("SHIMA_DESK_PHONE", default="0997-52-1111")),
         desk_open_hour=config("SHIMA_DESK_OPEN_HOUR", cast=int, default=9),

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 import httpx2
 import pytest
 
+from line_app.client import LineClient
 from models.consultation import Booking, BookingStatus, ConsultationSlot
 from models.conversation import ConversationState
 from shima.domain.calendar import closed_days
@@ -18,6 +19,7 @@ from shima.settings import Settings, desk_hours_text
 from shima.timeutil import JST, jst_datetime, now
 from tests.admin import conftest as admin_fixtures
 from tests.line_app import events
+from tests.line_app.planned import planned_worker
 from tests.line_app.test_consult_flow import SECRET, Resident_, book_through, make_slots
 
 # Staff signed in to the admin, from the admin tests' fixtures.
@@ -331,9 +333,10 @@ async def test_confirmation_card_names_the_counsellor_and_puts_cancel_second(
 
 
 async def test_coming_soon_gives_the_desk_phone_and_hours(
-    resident: Resident_, settings: Settings
+    resident: Resident_, settings: Settings, line: LineClient
 ) -> None:
-    await resident.say("アンケート")
+    resident.worker = planned_worker(settings, line)  # an area not built yet: 写真教室
+    await resident.say("写真教室")
     answer = resident.text()
     assert "準備中" in answer
     assert settings.desk_phone in answer and desk_hours_text(settings) in answer

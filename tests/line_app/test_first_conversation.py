@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import httpx2
 
+from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from models.inbox import InboxEvent, InboxStatus
 from models.residents import Resident
+from shima.settings import Settings
 from shima.worker import Worker
 from tests.line_app import events
+from tests.line_app.planned import planned_worker
 
 SECRET = "test-channel-secret"
+EVERY_AREA = [
+    "相談予約",
+    "寺子屋・交流会",
+    "マーケット出店",
+    "アンケート",
+    "お知らせ",
+    "マイページ",
+]
 
 
 def texts(delivery) -> list[str]:
@@ -32,17 +43,30 @@ async def test_follow_greets_by_name_with_privacy_notice_first(
     assert "個人情報の取り扱い" in body[1]
     assert "quickReply" in delivery.messages[-1]
     labels = [i["action"]["label"] for i in delivery.messages[-1]["quickReply"]["items"]]
-    # Only what works today; the areas not built yet are named as 準備中.
-    assert labels == ["相談予約", "寺子屋・交流会", "マーケット出店", "お知らせ", "マイページ"]
-    offers, coming = body[-1].split("準備中: ")
-    assert "寺子屋・交流会" in offers and "お知らせ" in offers and "マーケット出店" in offers
-    assert coming.startswith("アンケート") and "マーケット" not in coming
+    # Every area works today: each is offered, none is named as 準備中.
+    assert labels == EVERY_AREA
+    assert "準備中" not in body[-1]
+    assert "寺子屋・交流会" in body[-1] and "アンケート" in body[-1] and "お知らせ" in body[-1]
 
     resident = await Resident.get(line_user_id="U100")
     assert resident.display_name == "奄美 花子"
     assert resident.is_following
     assert resident.privacy_notice_shown_at is not None
     assert (await InboxEvent.get()).status == InboxStatus.DONE
+
+
+async def test_the_greeting_names_an_area_not_built_yet_as_coming(
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, settings: Settings, line: LineClient
+) -> None:
+    token = fake_line.issue_reply_token("U101")
+    await events.post(client, SECRET, events.follow("U101", token))
+    await planned_worker(settings, line).drain()
+    [delivery] = fake_line.delivered("U101")
+    labels = [i["action"]["label"] for i in delivery.messages[-1]["quickReply"]["items"]]
+    assert labels == EVERY_AREA  # the planned area is not a button
+    offers, coming = texts(delivery)[-1].split("準備中: ")
+    assert "アンケート" in offers and "写真教室" not in offers
+    assert coming.startswith("写真教室")
 
 
 async def test_follow_without_profile_still_greets(
@@ -82,24 +106,33 @@ async def test_unknown_words_go_to_the_desk_with_the_menu_as_quick_replies(
     assert "窓口の担当者にお伝えしました" in last["text"]  # 個別チャット's hand-over
     # Only what works today is offered (準備中 areas are not buttons).
     labels = [item["action"]["label"] for item in last["quickReply"]["items"]]
-    assert labels == ["相談予約", "寺子屋・交流会", "マーケット出店", "お知らせ", "マイページ"]
+    assert labels == EVERY_AREA
 
 
 async def test_keywords_start_flows_or_say_coming_soon(
-    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, worker: Worker
+    client: httpx2.AsyncClient, fake_line: FakeLinePlatform, settings: Settings, line: LineClient
 ) -> None:
+    worker = planned_worker(settings, line)
     # ハンドメイドマーケット is live: its keyword starts the flow (no market open here).
     token = fake_line.issue_reply_token("U3")
     await events.post(client, SECRET, events.text("U3", token, "マーケット"))
     await worker.drain()
     last = fake_line.delivered("U3")[-1].messages[-1]
     assert "ハンドメイドマーケット" in last["text"] and "準備中" not in last["text"]
-    # アンケート is not built yet.
+    # アンケート is live too: its keyword starts the flow (no survey open here).
     token = fake_line.issue_reply_token("U3")
     await events.post(client, SECRET, events.text("U3", token, "アンケート"))
     await worker.drain()
     last = fake_line.delivered("U3")[-1].messages[-1]
-    assert "「満足度アンケート」" in last["text"] and "準備中" in last["text"]
+    assert "回答を受け付けているアンケートはありません" in last["text"]
+    assert "準備中" not in last["text"]
+    # An area not built yet answers 準備中, offering only what works.
+    token = fake_line.issue_reply_token("U3")
+    await events.post(client, SECRET, events.text("U3", token, "写真教室"))
+    await worker.drain()
+    last = fake_line.delivered("U3")[-1].messages[-1]
+    assert "「写真教室の申込み」" in last["text"] and "準備中" in last["text"]
+    assert [i["action"]["label"] for i in last["quickReply"]["items"]] == EVERY_AREA
 
 
 async def test_stale_or_forged_postback_gets_an_answer(

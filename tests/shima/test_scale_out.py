@@ -34,9 +34,9 @@ BIN = Path(sys.executable).parent
 RESIDENTS = 60
 PER_RESIDENT = 4  # 240 events
 RACERS = 12
-# Keywords answered every time (free text goes to the desk, answered once per while): three
-# areas' lists (寺子屋・交流会, ハンドメイドマーケット and イベント・お知らせ, empty
-# here) and a 準備中 answer (アンケート).
+# Keywords answered every time (free text goes to the desk, answered once per while): four
+# areas' lists (寺子屋・交流会, ハンドメイドマーケット, アンケート and イベント・お知らせ, empty
+# here).
 TEXTS = ("寺子屋", "マーケット", "アンケート", "お知らせ")
 
 
