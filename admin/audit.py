@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from models.audit import AuditLog
 from models.staff import StaffUser
+from shima.domain import profiles
 
 # Labels shown on the audit page; unknown actions are shown as they are.
 ACTION_LABELS: dict[str, str] = {
@@ -20,6 +21,10 @@ ACTION_LABELS: dict[str, str] = {
     "logout": "ログアウト",
     "resident.list": "利用者一覧の閲覧",
     "resident.view": "利用者詳細の閲覧",
+    "resident.profile.view": "プロフィール編集画面の閲覧",
+    "resident.profile.update": "プロフィールの変更",
+    "resident.tag.add": "タグの追加",
+    "resident.tag.remove": "タグの削除",
     "dashboard.today": "今日の相談（ダッシュボード）の閲覧",
     "outbox.dead.list": "未配信メッセージの閲覧",
     "outbox.requeue": "未配信メッセージの再送",
@@ -52,7 +57,11 @@ DETAIL_LABELS: dict[str, str] = {
     "email": "メールアドレス",
     "known_account": "登録済みアカウント",
     "changed": "変更あり",
+    "fields": "変更した項目",
+    "tag": "タグ",
 }
+# Stored detail values and their labels: a profile change names its fields.
+DETAIL_VALUES: dict[str, dict[str, str]] = {"fields": dict(profiles.FIELDS)}
 
 
 def client_ip(request: Request | None) -> str:

@@ -40,7 +40,7 @@ class Vocabulary:
             targets={**audit.TARGET_LABELS, **areas.target_labels},
             target_urls={**audit.TARGET_URLS, **areas.target_urls},
             details={**audit.DETAIL_LABELS, **areas.detail_labels},
-            values=areas.detail_values,
+            values={**audit.DETAIL_VALUES, **areas.detail_values},
         )
 
     def value(self, key: str, value: Any) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from admin import audit_log, dashboard, login, residents, undelivered
+from admin import audit_log, dashboard, login, profiles, residents, undelivered
 from admin.registry import AdminAreas
 from admin.routing import route as _route
 
@@ -20,6 +20,7 @@ def routes(areas: AdminAreas) -> list[BaseRoute]:
         _route("/", dashboard.dashboard, ["GET"], "dashboard"),
         _route("/residents", residents.resident_list, ["GET"], "residents"),
         _route("/residents/{resident_id:id}", residents.resident_detail, ["GET"], "resident"),
+        *profiles.routes(),
         _route("/undelivered", undelivered.undelivered_list, ["GET"], "undelivered"),
         _route(
             "/undelivered/{message_id:id}/requeue",

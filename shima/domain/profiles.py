@@ -90,7 +90,8 @@ def clean(field: str, value: Any) -> Any:
             raise ProfileError("職種・スキルは一覧から選んでください。")
         return [c for c in SKILLS if c in codes]  # the list's own order
     if field == "occupation":
-        text = unicodedata.normalize("NFKC", str(value or "")).strip()
+        # One line: newlines and runs of spaces typed in LINE become one space.
+        text = " ".join(unicodedata.normalize("NFKC", str(value or "")).split())
         if len(text) > OCCUPATION_MAX:
             raise ProfileError(f"職種は{OCCUPATION_MAX}文字以内で入力してください。")
         return text
@@ -126,10 +127,13 @@ async def profile_of(resident_id: int) -> ResidentProfile:
 
 async def update(resident_id: int, changes: Mapping[str, Any], by: str) -> list[str]:
     """Set the fields in `changes` (cleaned; ProfileError names the first bad one) and record
-    when and by whom each changed. Returns the names of the fields whose value changed.
-    Locks the profile row, so a survey answer and a staff edit never lose each other's
+    when and by whom each changed (or was first given). Returns the names of the fields whose
+    value changed, in FIELDS order — `moved_year` too when a residency other than 移住 clears
+    it. Locks the profile row, so a survey answer and a staff edit never lose each other's
     change."""
     cleaned = {name: clean(name, value) for name, value in changes.items()}
+    if not cleaned:
+        return []
     today = to_jst(now()).date().isoformat()
     async with in_transaction():
         profile = await ResidentProfile.filter(resident_id=resident_id).select_for_update().first()
@@ -139,13 +143,21 @@ async def update(resident_id: int, changes: Mapping[str, Any], by: str) -> list[
                 ResidentProfile.filter(resident_id=resident_id).select_for_update().first()
             )
         assert profile is not None
-        changed = [n for n, v in cleaned.items() if getattr(profile, n) != v]
-        filled = dict(profile.filled or {})
-        for name in cleaned:
-            setattr(profile, name, cleaned[name])
-            filled[name] = {"on": today, "by": by}
-        if cleaned.get("residency", profile.residency) != "migrant":
+        before = {name: getattr(profile, name) for name in FIELDS}
+        for name, value in cleaned.items():
+            setattr(profile, name, value)
+        if profile.residency != "migrant":
             profile.moved_year = None  # the year belongs to 移住 only
+        changed = [name for name in FIELDS if getattr(profile, name) != before[name]]
+        filled = dict(profile.filled or {})
+        # A field is dated when it changes (or is first given): a yearly survey confirming the
+        # same answer keeps its date, so the goals count each person from when they came to
+        # qualify (shima.domain.goals), not from the latest confirmation.
+        given = {name for name in cleaned if name not in filled} | set(changed)
+        if "moved_year" not in changed and profile.moved_year != cleaned.get("moved_year"):
+            given.discard("moved_year")  # a year given with another residency was not taken
+        for name in given:
+            filled[name] = {"on": today, "by": by}
         profile.filled = filled
         await profile.save()
     return changed
@@ -202,7 +214,9 @@ async def add_tag(resident: Resident, tag: str, by: str) -> bool:
 
 
 async def remove_tag(resident: Resident, tag: str) -> bool:
-    return await ResidentTag.filter(resident_id=resident.id, tag=tag).delete() > 0
+    """Untags the resident (False if they did not have it)."""
+    text = unicodedata.normalize("NFKC", tag).strip()
+    return await ResidentTag.filter(resident_id=resident.id, tag=text).delete() > 0
 
 
 async def tags_of(resident_id: int) -> list[str]:
@@ -212,3 +226,22 @@ async def tags_of(resident_id: int) -> list[str]:
         .order_by("created_at", "id")
         .values_list("tag", flat=True)
     ]
+
+
+async def tags_by_resident(resident_ids: list[int]) -> dict[int, list[str]]:
+    """Each resident's tags (in the order given), for a list page: one query."""
+    found: dict[int, list[str]] = {}
+    rows = (
+        await ResidentTag.filter(resident_id__in=resident_ids)
+        .order_by("created_at", "id")
+        .values_list("resident_id", "tag")
+    )
+    for resident_id, tag in rows:
+        found.setdefault(int(resident_id), []).append(str(tag))
+    return found
+
+
+async def tags_in_use() -> list[str]:
+    """The suggested tags, then every other tag some resident has (for filters)."""
+    used = {str(t) for t in await ResidentTag.all().distinct().values_list("tag", flat=True)}
+    return [*SUGGESTED_TAGS, *sorted(used - set(SUGGESTED_TAGS))]
