@@ -31,7 +31,10 @@ def _describe(items: Sequence[Bar]) -> str:
 
 def bars(items: Sequence[Bar], *, title: str, label_width: int = 150) -> Markup:
     """A horizontal bar per item, longest = full width."""
-    row, gap, width, note_width = 26, 8, 640, 120
+    # Drawn narrow (labels + 330, shown at most 560 px wide, charts.css): on a phone it
+    # shrinks less than a wide drawing would, so its 14-unit text stays readable at 390 px.
+    row, gap, note_width = 26, 8, 110
+    width = label_width + 330
     height = max(1, len(items)) * (row + gap)
     biggest = max((b.value for b in items), default=0) or 1
     plot = width - label_width - note_width
