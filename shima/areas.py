@@ -17,21 +17,26 @@ from admin import throttle
 from admin.chat import demo as chat_demo
 from admin.chat.area import ADMIN as CHAT_ADMIN
 from admin.consult.area import ADMIN as CONSULT_ADMIN
+from admin.goals.area import ADMIN as GOALS_ADMIN
 from admin.market.area import ADMIN as MARKET_ADMIN
 from admin.programmes.area import ADMIN as PROGRAMMES_ADMIN
 from admin.programmes.area import NEWS_ADMIN
 from admin.registry import AdminArea, AdminAreas
+from admin.surveys.area import ADMIN as SURVEYS_ADMIN
 from line_app.flows import consult as consult_flow
 from line_app.flows import course as course_flow
 from line_app.flows import market as market_flow
 from line_app.flows import news as news_flow
+from line_app.flows import profile as profile_flow
+from line_app.flows import survey as survey_flow
 from line_app.flows.menu import MenuItem
 from line_app.notices import consult as consult_notices
 from line_app.notices import course as course_notices
 from line_app.notices import market as market_notices
+from line_app.notices import survey as survey_notices
 from line_app.router import LineArea, Router
 from models.residents import Resident
-from shima.domain import course_demo, market_demo
+from shima.domain import course_demo, market_demo, survey_demo
 from shima.domain import market as market_rules
 from shima.domain import slots as consult_slots
 from shima.settings import Settings
@@ -119,13 +124,20 @@ AREAS: tuple[Area, ...] = (
             Job("market.photos.prune", market_rules.prune_photos),
         ),
     ),
-    # Not built yet: in the menu, answering 準備中.
+    # 満足度アンケート: answering in LINE (line_app.flows.survey), マイページ's part with
+    # プロフィール, the one 「続きから」 reminder.
     Area(
         key="survey",
         title="アンケート",
         line=LineArea(
-            MenuItem("survey", "アンケート", "満足度アンケート", ("アンケート", "満足度"))
+            MenuItem("survey", "アンケート", "満足度アンケート", ("アンケート", "満足度")),
+            flow=survey_flow.SurveyFlow(),
+            mypage=survey_flow.show_mine,
+            flows={"profile": profile_flow.ProfileFlow()},  # マイページ → プロフィール
         ),
+        admin=SURVEYS_ADMIN,
+        seed_demo=survey_demo.seed_demo,
+        jobs=(Job("survey.reminders", survey_notices.queue_due_reminders),),
     ),
     Area(
         key="news",
@@ -138,6 +150,8 @@ AREAS: tuple[Area, ...] = (
         ),
         admin=NEWS_ADMIN,
     ),
+    # The plan's five goals, live (shima.domain.goals): admin only.
+    Area(key="goals", title="計画の目標", admin=GOALS_ADMIN),
 )
 
 

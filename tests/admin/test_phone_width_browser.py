@@ -59,6 +59,10 @@ SHOTS = (  # (name, path) at 1280/820/390 when SHIMA_SCREENSHOTS is set
     ("market_review", "/admin/market/{market_id}/review"),
     ("market_application", "/admin/market/applications/{application_id}"),
     ("market_form", "/admin/market/{market_id}/edit"),
+    ("surveys", "/admin/surveys"),
+    ("survey", "/admin/surveys/{survey_id}"),
+    ("survey_new", "/admin/surveys/new"),
+    ("survey_results", "/admin/surveys/rounds/{round_id}"),
 )
 
 
@@ -108,9 +112,10 @@ async def add_people(database_url: str) -> dict[str, int | str]:
         )
         reply = await SavedReply.first()
         assert reply is not None, "shima seed-demo seeds 定型文"
-        # A demo session with one resident registered (two children in 託児) and one waiting.
+        # A demo session with one resident registered (two children in 託児) and one waiting
+        # (an upcoming one: the demo's past sessions hold its attendance).
         session = (
-            await ProgrammeSession.filter(status=SessionStatus.PUBLISHED)
+            await ProgrammeSession.filter(status=SessionStatus.PUBLISHED, starts_at__gt=now())
             .order_by("starts_at")
             .first()
         )
@@ -123,6 +128,7 @@ async def add_people(database_url: str) -> dict[str, int | str]:
         news = await NewsItem.first()
         assert news is not None, "shima seed-demo seeds お知らせ"
         market_ids = await add_market(people)
+        survey_ids = await add_survey()
         return {
             "slot_id": slots[0].id,
             # The week that has it (this week may have none left, e.g. on a Friday night).
@@ -134,7 +140,9 @@ async def add_people(database_url: str) -> dict[str, int | str]:
             "programme_id": session.programme_id,
             "news_id": news.id,
             **market_ids,
+            **survey_ids,
             "name": "missing.jpg",  # a picture route: its not-found page must fit too
+            "goal": 1,  # 計画の目標's people page: スキルアップ支援者数 (the demo's attendance)
         }
     finally:
         await Tortoise.close_connections()
@@ -197,6 +205,25 @@ async def add_market(people: list[Resident]) -> dict[str, int | str]:
     first = await MarketPhoto.filter(application_id=apps[0].id).only("id").first()
     assert first is not None
     return {"market_id": market.id, "application_id": apps[0].id, "photo_id": first.id}
+
+
+async def add_survey() -> dict[str, int | str]:
+    """The standard survey and its latest round (`shima seed-demo` opens one with answers;
+    made here if not), for the survey pages and a results page with charts."""
+    from models.survey import SurveyRound
+    from shima.domain.survey_standard import standard_survey
+    from shima.timeutil import now
+
+    survey = await standard_survey()
+    round_ = await SurveyRound.filter(survey_id=survey.id).order_by("-opens_at").first()
+    if round_ is None:
+        round_ = await SurveyRound.create(
+            survey=survey,
+            title="2026年度",
+            opens_at=now() - timedelta(days=1),
+            closes_at=now() + timedelta(days=30),
+        )
+    return {"survey_id": survey.id, "round_id": round_.id}
 
 
 def admin_pages(ids: dict[str, int | str]) -> list[str]:
