@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/admin_bookings.py
 	$(BIN)/python bench/programme_rush.py
 	$(BIN)/python bench/photo_intake.py
+	$(BIN)/python bench/goals_dashboard.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
