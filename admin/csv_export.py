@@ -59,14 +59,25 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return BOM + writer.rows([header]) + writer.rows(rows)
 
 
-async def stream_csv(
-    header: Sequence[str], rows: AsyncIterable[Sequence[object]]
-) -> AsyncIterator[bytes]:
-    """The encoded document chunk by chunk: BOM and header first, then batches of rows."""
+Rows = AsyncIterable[Sequence[object]] | Iterable[Sequence[object]]
+
+
+async def _each(rows: Rows) -> AsyncIterator[Sequence[object]]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+async def stream_csv(header: Sequence[str], rows: Rows) -> AsyncIterator[bytes]:
+    """The encoded document chunk by chunk: BOM and header first, then batches of rows
+    (read from the database as they go: an async iterable; or rows already at hand)."""
     writer = _Writer()
     yield (BOM + writer.rows([header])).encode("utf-8")
     batch: list[Sequence[object]] = []
-    async for row in rows:
+    async for row in _each(rows):
         batch.append(row)
         if len(batch) >= FLUSH_ROWS:
             yield writer.rows(batch).encode("utf-8")
@@ -85,7 +96,7 @@ def content_disposition(filename: str, fallback: str = "export.csv") -> str:
 def csv_response(
     filename: str,
     header: Sequence[str],
-    rows: AsyncIterable[Sequence[object]],
+    rows: Rows,
     *,
     fallback: str = "export.csv",
 ) -> StreamingResponse:

@@ -5,7 +5,7 @@ with the values before and after). The rules are shima.domain.goals."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 
 from markupsafe import Markup
@@ -45,7 +45,7 @@ def chart(goal: rules.Goal) -> Markup:
         else:
             note = f"{month.value:g}人"
         items.append(Bar(month.label, month.value, note, strong=n == last))
-    return columns(items, title=f"{goal.title}の月ごとの推移", target=goal.target)
+    return columns(items, title=f"{goal.title}の月ごとの推移", target=goal.target, unit=goal.unit)
 
 
 @staff_required
@@ -102,10 +102,11 @@ async def people(request: Request) -> Response:
 @staff_required
 async def report(request: Request) -> Response:
     plan = await rules.plan()
+    made = await rules.yearly_report(plan)
     return render(
         request,
         "admin/goals/report.html",
-        {"report": await rules.yearly_report(plan), "definitions": definitions(plan)},
+        {"report": made, "upcoming": upcoming_years(made), "definitions": definitions(plan)},
         active="goals",
     )
 
@@ -114,9 +115,16 @@ def definitions(plan: rules.Plan) -> list[tuple[rules.GoalKind, str]]:
     return [(kind, rules.definition(kind.number, plan)) for kind in rules.GOALS]
 
 
+def upcoming_years(made: rules.Report) -> set[int]:
+    """The plan's 年度 that had not begun when the report was made: their cells are left
+    blank (「—」), not shown as 0 as if nobody had been counted that year."""
+    return {fy.year for fy in made.fiscal_years if made.plan.window(fy)[0] > made.made_at}
+
+
 def report_rows(made: rules.Report) -> list[list[object]]:
-    """The CSV's rows: the plan's KPI table (values without units), then the respondents of
-    goal 4 for reference."""
+    """The CSV's rows: the plan's KPI table (values without units; blank for a 年度 not
+    begun), then the respondents of goal 4 for reference."""
+    upcoming = upcoming_years(made)
     rows: list[list[object]] = []
     for row in made.rows:
         goal = row.goal
@@ -125,7 +133,10 @@ def report_rows(made: rules.Report) -> list[list[object]]:
                 goal.title,
                 goal.unit,
                 goal.target,
-                *(cell.value if cell.value is not None else "" for cell in row.years),
+                *(
+                    cell.value if cell.value is not None and fy.year not in upcoming else ""
+                    for fy, cell in zip(made.fiscal_years, row.years, strict=True)
+                ),
                 goal.value if goal.value is not None else "",
                 goal.progress_text,
             ]
@@ -136,17 +147,15 @@ def report_rows(made: rules.Report) -> list[list[object]]:
             "（参考）幸せ（ワークライフ）満足度の回答者数",
             "人",
             "",
-            *(c.respondents if c.respondents is not None else "" for c in satisfaction.years),
+            *(
+                c.respondents if c.respondents is not None and fy.year not in upcoming else ""
+                for fy, c in zip(made.fiscal_years, satisfaction.years, strict=True)
+            ),
             satisfaction.goal.respondents or 0,
             "",
         ]
     )
     return rows
-
-
-async def _each(rows: Sequence[Sequence[object]]) -> AsyncIterator[Sequence[object]]:
-    for row in rows:
-        yield row
 
 
 @staff_required
@@ -167,7 +176,7 @@ async def report_csv(request: Request) -> Response:
     return csv_response(
         f"計画目標_年度別実績_{day:%Y%m%d}.csv",
         header,
-        _each(rows),
+        rows,
         fallback=f"goals_report_{day:%Y%m%d}.csv",
     )
 

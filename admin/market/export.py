@@ -4,8 +4,6 @@ Audited as `market.application.export`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -50,11 +48,6 @@ def row(market: Market, app: MarketApplication) -> tuple[object, ...]:
     )
 
 
-async def _rows(rows: list[tuple[object, ...]]) -> AsyncIterator[Sequence[object]]:
-    for one in rows:
-        yield one
-
-
 @staff_required
 async def accepted_csv(request: Request) -> Response:
     market = await market_or_404(request)
@@ -68,7 +61,7 @@ async def accepted_csv(request: Request) -> Response:
     return csv_response(
         f"出店者_{market.name}_{day:%Y%m%d}.csv",
         HEADER,
-        _rows(rows),
+        rows,
         fallback=f"market_{market.id}_accepted.csv",
     )
 

@@ -94,11 +94,6 @@ def session_name(session: ProgrammeSession) -> str:
     return f"{session.programme.title}_{session.starts_at.astimezone(JST):%Y%m%d}"
 
 
-async def _rows(rows: Sequence[tuple[object, ...]]) -> AsyncIterator[Sequence[object]]:
-    for row in rows:
-        yield row
-
-
 async def attendees(session_id: int) -> list[Registration]:
     """Everyone holding a seat (walk-ins included), in the order they got it."""
     return list(
@@ -137,7 +132,7 @@ async def registrations_csv(request: Request) -> Response:
     return csv_response(
         f"申込者_{session_name(session)}.csv",
         REGISTRATION_HEADER,
-        _rows(rows),
+        rows,
         fallback=f"registrations_{session.id}.csv",
     )
 
@@ -154,7 +149,7 @@ async def attendance_csv(request: Request) -> Response:
     return csv_response(
         f"出欠_{session_name(session)}.csv",
         ATTENDANCE_HEADER,
-        _rows(rows),
+        rows,
         fallback=f"attendance_{session.id}.csv",
     )
 

@@ -125,18 +125,25 @@ async def _has_upcoming(programme: Programme) -> bool:
     )
 
 
+async def demo_programme(demo: DemoProgramme) -> tuple[Programme, bool]:
+    """The demo programme, found by its title, or made now (then True)."""
+    found = await Programme.get_or_none(title=demo.title)
+    if found is not None:
+        return found, False
+    made = await Programme.create(
+        kind=demo.kind,
+        title=demo.title,
+        description=demo.description,
+        instructor=demo.instructor,
+        audience=demo.audience,
+        fee=demo.fee,
+    )
+    return made, True
+
+
 async def _seed_programme(demo: DemoProgramme, closed: set[date], anchor: date) -> int:
-    programme = await Programme.get_or_none(title=demo.title)
-    if programme is None:
-        programme = await Programme.create(
-            kind=demo.kind,
-            title=demo.title,
-            description=demo.description,
-            instructor=demo.instructor,
-            audience=demo.audience,
-            fee=demo.fee,
-        )
-    elif programme.is_archived or await _has_upcoming(programme):
+    programme, made = await demo_programme(demo)
+    if not made and (programme.is_archived or await _has_upcoming(programme)):
         return 0
     created = 0
     for plan in demo.sessions:

@@ -19,9 +19,10 @@ and the five targets.
    recorded date (`filled[field]["on"]`) of the fields that make it count (for "a skill or
    income", the earlier of the two that hold); a profile with no recorded date counts from its
    last update. Earlier dates count from the first month.
-4. 幸せ（ワークライフ）満足度: in the latest round (by opens_at, opened in the period) of the
-   standard survey (any version) with an answer to its HAPPINESS question, the share answering
-   4 or 5 among those who answered it (skipped ones left out; completed or not). Month view:
+4. 幸せ（ワークライフ）満足度: the results page's 満足度 (shima.domain.survey_results'
+   `satisfaction_rate`: the share answering 4 or 5 among those who answered the HAPPINESS
+   question, skipped ones left out, completed or not) of the latest round (by opens_at, opened
+   in the period) of the standard survey (any version) that has such an answer. Month view:
    per month, the same share among the happiness answers given that month (every round of the
    standard survey opened in the period).
 5. コミュニティリーダー: residents tagged profiles.LEADER_TAG. Month view: cumulative, by the
@@ -38,7 +39,7 @@ import contextlib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import Q, RawSQL, Subquery
@@ -52,7 +53,9 @@ from models.course import (
 )
 from models.profiles import PlanSettings, ResidentProfile, ResidentTag
 from models.residents import Resident
-from models.survey import QuestionRole, SurveyAnswer, SurveyQuestion, SurveyRound
+from models.survey import SurveyRound
+from shima.db import built_sql, fetch_rows, raw_bool, raw_datetime
+from shima.domain import survey_results
 from shima.domain.profiles import LEADER_TAG
 from shima.timeutil import JST, jst_datetime, now, to_utc
 
@@ -72,7 +75,6 @@ TARGET_FIELDS = (
 )
 TARGET_MAX = 100_000  # a count target; the satisfaction target is a percentage (≤ 100)
 SKILLUP_KINDS = (ProgrammeKind.TERAKOYA, ProgrammeKind.WORKSHOP)
-SATISFIED = 4  # answers 4 and 5 (of 1–5) count as satisfied
 REIWA_OFFSET = 2018  # 令和 year = western year − 2018 (2025 = 令和7年)
 
 
@@ -377,9 +379,9 @@ def normalised_name(name: str) -> str:
 
 # ---------- Reading many rows fast ----------
 #
-# With tens of thousands of rows the ORM's per-row conversion costs more than the queries, so
-# the SQL Tortoise builds from a `.values()` query runs as it is (`_rows`): callers convert
-# the few columns they use (`_aware`, `_flag`). Months are counted by the database
+# The rows are read as the driver returns them (shima.db.fetch_rows: the ORM's per-row
+# conversion costs more than the queries with tens of thousands of rows); callers convert the
+# few columns they use (raw_datetime, raw_bool). Months are counted by the database
 # (`_by_month`), and the profiles' recorded dates are read out of their JSON by it
 # (`_recorded`) — the only dialect-specific SQL here, for SQLite and PostgreSQL.
 
@@ -389,15 +391,6 @@ def _dialect() -> str:
     if dialect not in ("sqlite", "postgres"):
         raise NotImplementedError(f"goals: no month or JSON expression for {dialect}")
     return dialect
-
-
-async def _rows(query: Any) -> list[dict[str, Any]]:
-    """The rows of a Tortoise `.values()` query as the driver returns them (same SQL, same
-    parameters, same connection — transaction-aware)."""
-    query.sql()  # builds query.query and chooses the connection
-    sql, params = query.query.get_parameterized_sql()
-    _, rows = await query._db.execute_query(sql, params)
-    return [dict(row) for row in rows]
 
 
 def _jst_month_sql(column: str) -> str:
@@ -415,11 +408,10 @@ async def _by_month(query: Any, column: str, counted: str = "") -> dict[Month, t
     """The rows of `query` (a Tortoise values query) per JST month of its `column`:
     {(2025, 4): (rows, rows meeting the SQL condition `counted`)}, counted by the database.
     `counted` names columns as t."alias" and holds only our own constants."""
-    query.sql()
-    sql, params = query.query.get_parameterized_sql()
+    sql, params, db = built_sql(query)
     month = _jst_month_sql(f't."{column}"')
     meeting = f"SUM(CASE WHEN {counted} THEN 1 ELSE 0 END)" if counted else "0"
-    _, rows = await query._db.execute_query(
+    _, rows = await db.execute_query(
         f"SELECT {month} AS m, COUNT(*) AS n, {meeting} AS k FROM ({sql}) t GROUP BY {month}",
         params,
     )
@@ -434,19 +426,8 @@ def _recorded(*fields: str) -> dict[str, Any]:
     return {f"on_{f}": RawSQL(f"json_extract(\"filled\", '$.{f}.on')") for f in fields}
 
 
-def _aware(value: Any) -> datetime:
-    """A datetime as read raw (SQLite gives text)."""
-    found = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return found if found.tzinfo else found.replace(tzinfo=UTC)
-
-
-def _flag(value: Any) -> bool:
-    """A boolean column as read raw (SQLite gives 0/1, PostgreSQL True/False; None: not told)."""
-    return value is not None and bool(value)
-
-
 def _jst_day(value: Any) -> date:
-    return _aware(value).astimezone(JST).date()
+    return raw_datetime(value).astimezone(JST).date()
 
 
 def _today() -> date:
@@ -565,7 +546,7 @@ class _Attendee:
 async def _walk_ins(since: datetime, until: datetime) -> list[_Attendee]:
     """Walk-ins who attended in [since, until), one per normalised name (the first spelling
     seen), with their first and last day and how many sessions (a walk-in is few rows)."""
-    rows = await _rows(
+    rows = await fetch_rows(
         _attended(since, until)
         .filter(resident_id__isnull=True)
         .group_by("walk_in_name")
@@ -573,9 +554,9 @@ async def _walk_ins(since: datetime, until: datetime) -> list[_Attendee]:
         .values("walk_in_name", "first", "last", "n")
     )
     merged: dict[str, _Attendee] = {}
-    for row in sorted(rows, key=lambda r: (_aware(r["first"]), r["walk_in_name"])):
+    for row in sorted(rows, key=lambda r: (raw_datetime(r["first"]), r["walk_in_name"])):
         key = normalised_name(row["walk_in_name"])
-        first, last, n = _aware(row["first"]), _aware(row["last"]), int(row["n"])
+        first, last, n = raw_datetime(row["first"]), raw_datetime(row["last"]), int(row["n"])
         seen = merged.get(key)
         if seen is not None:
             first, last, n = seen.first, max(last, seen.last), n + seen.sessions
@@ -606,9 +587,9 @@ async def _skillup(
 
 
 async def _skillup_people(the_plan: Plan, offset: int, limit: int | None) -> People:
-    rows = await _rows(_residents_attended(the_plan.since, the_plan.until, "last", "n"))
+    rows = await fetch_rows(_residents_attended(the_plan.since, the_plan.until, "last", "n"))
     keyed: list[tuple[datetime, int, str, Any]] = [
-        (_aware(r["first"]), r["resident_id"], "", r) for r in rows
+        (raw_datetime(r["first"]), r["resident_id"], "", r) for r in rows
     ]
     walk_ins = await _walk_ins(the_plan.since, the_plan.until)
     keyed += [(w.first, 0, w.walk_in_name, w) for w in walk_ins]
@@ -619,7 +600,7 @@ async def _skillup_people(the_plan: Plan, offset: int, limit: int | None) -> Peo
             resident_id, name, last, n = None, found.walk_in_name, found.last, found.sessions
         else:
             resident_id, name = found["resident_id"], ""
-            last, n = _aware(found["last"]), int(found["n"])
+            last, n = raw_datetime(found["last"]), int(found["n"])
         day = first.astimezone(JST)
         why = (
             f"{day:%Y/%m/%d} に出席（1回）"
@@ -654,12 +635,12 @@ async def _migrant_rows(the_plan: Plan, *, dated: bool) -> list[dict[str, Any]]:
         query = query.annotate(**recorded)
         columns += ["updated_at", *recorded]
     found = []
-    for row in await _rows(query.values(*columns)):
+    for row in await fetch_rows(query.values(*columns)):
         freelance = [
             name
             for name, holds in (
                 ("skills", _has_items(row["skills"])),
-                ("freelance_income", _flag(row["freelance_income"])),
+                ("freelance_income", raw_bool(row["freelance_income"])),
             )
             if holds
         ]
@@ -681,13 +662,13 @@ def _earning_query() -> Any:
 async def _earning_rows() -> list[dict[str, Any]]:
     """Goal 3's profiles, each with `on` (the day it came to count) and `by`."""
     recorded = _recorded(*_EARNING_FIELDS)
-    rows = await _rows(
+    rows = await fetch_rows(
         _earning_query()
         .annotate(**recorded)
         .values("resident_id", "raising_children", "side_job", "updated_at", *recorded)
     )
     for row in rows:
-        either = [n for n in ("raising_children", "side_job") if _flag(row[n])]
+        either = [n for n in ("raising_children", "side_job") if raw_bool(row[n])]
         row["on"] = _counts_from(row, ("freelance_income",), either)
         row["by"] = either
     return rows
@@ -705,21 +686,6 @@ def _earning_why(row: Mapping[str, Any]) -> str:
 
 
 # ---------- Goal 4: 幸せ（ワークライフ）満足度 ----------
-
-
-async def _happiness_answers(round_ids: Sequence[int]) -> Any:
-    """Answers (not skipped) to the HAPPINESS question in the rounds `round_ids`: found
-    through the rounds' responses and the questions' ids, which the unique (response,
-    question) index serves. Awaiting gives the query."""
-    questions = await SurveyQuestion.filter(
-        role=QuestionRole.HAPPINESS, survey__is_standard=True
-    ).values_list("id", flat=True)
-    return SurveyAnswer.filter(
-        response__round_id__in=list(round_ids),
-        question_id__in=list(questions),
-        skipped=False,
-        number__isnull=False,
-    )
 
 
 async def _standard_rounds(since: datetime, until: datetime) -> list[dict[str, Any]]:
@@ -748,13 +714,11 @@ async def latest_round(since: datetime, until: datetime) -> RoundResult | None:
     """The latest round of the standard survey opened in [since, until) with an answer to
     its happiness question, and its counts."""
     for found in await _standard_rounds(since, until):
-        answers = await _happiness_answers([found["id"]])
-        counts = await answers.group_by("number").annotate(n=Count("id")).values("number", "n")
-        if not counts:
+        rate = await survey_results.satisfaction_rate(found["id"])
+        if not rate.answered:
             continue
-        total = sum(int(c["n"]) for c in counts)
-        satisfied = sum(int(c["n"]) for c in counts if int(c["number"]) >= SATISFIED)
-        return RoundResult(found["id"], found["title"], _aware(found["opens_at"]), total, satisfied)
+        opens_at = raw_datetime(found["opens_at"])
+        return RoundResult(found["id"], found["title"], opens_at, rate.answered, rate.satisfied)
     return None
 
 
@@ -765,11 +729,13 @@ async def _satisfaction_series(the_plan: Plan) -> tuple[MonthValue, ...]:
     if not months:
         return ()
     rounds = [r["id"] for r in await _standard_rounds(the_plan.since, the_plan.until)]
-    answers = (await _happiness_answers(rounds)).filter(
+    answers = (await survey_results.happiness_answers(rounds)).filter(
         answered_at__gte=the_plan.since, answered_at__lt=the_plan.until
     )
     counts = await _by_month(
-        answers.values("answered_at", "number"), "answered_at", f't."number" >= {SATISFIED}'
+        answers.values("answered_at", "number"),
+        "answered_at",
+        survey_results.satisfied_sql('t."number"'),
     )
     series = []
     for month in months:
@@ -782,9 +748,9 @@ async def _satisfaction_people(the_plan: Plan, offset: int, limit: int | None) -
     found = await latest_round(the_plan.since, the_plan.until)
     if found is None:
         return People(0, [])
-    answers = await _happiness_answers([found.round_id])
+    answers = await survey_results.happiness_answers([found.round_id])
     page = answers.order_by("answered_at", "id").offset(offset)
-    rows = await _rows(
+    rows = await fetch_rows(
         (page.limit(limit) if limit is not None else page).values(
             "response__resident_id", "answered_at"
         )
@@ -796,7 +762,7 @@ async def _satisfaction_people(the_plan: Plan, offset: int, limit: int | None) -
                 r["response__resident_id"],
                 "",
                 _jst_day(r["answered_at"]),
-                f"{found.title}に回答（{_aware(r['answered_at']).astimezone(JST):%Y/%m/%d}）",
+                f"{found.title}に回答（{raw_datetime(r['answered_at']).astimezone(JST):%Y/%m/%d}）",
             )
             for r in rows
         ],
@@ -807,7 +773,7 @@ async def _satisfaction_people(the_plan: Plan, offset: int, limit: int | None) -
 
 
 async def _leader_rows() -> list[dict[str, Any]]:
-    return await _rows(
+    return await fetch_rows(
         ResidentTag.filter(tag=LEADER_TAG)
         .order_by("created_at", "id")
         .values("resident_id", "created_at")
@@ -900,7 +866,7 @@ async def people(
             r["resident_id"],
             "",
             _jst_day(r["created_at"]),
-            f"{_aware(r['created_at']).astimezone(JST):%Y/%m/%d} にタグ付け",
+            f"{raw_datetime(r['created_at']).astimezone(JST):%Y/%m/%d} にタグ付け",
         )
         for r in _page(rows, offset, limit)
     ]

@@ -23,7 +23,6 @@ from typing import Any
 from models.consultation import BookedBy
 from models.course import (
     Attendance,
-    Programme,
     ProgrammeSession,
     Registration,
     RegistrationStatus,
@@ -31,7 +30,6 @@ from models.course import (
 )
 from models.residents import Resident
 from models.survey import (
-    QuestionKind,
     QuestionRole,
     ResponseStatus,
     Survey,
@@ -42,7 +40,7 @@ from models.survey import (
 )
 from shima.domain import course_demo, profiles, surveys
 from shima.domain.goals import fiscal_year_of
-from shima.domain.survey_responses import PROFILE_FIELDS, next_question
+from shima.domain.survey_responses import NO, PROFILE_FIELDS, YES, clean, next_question
 from shima.domain.survey_standard import standard_survey
 from shima.timeutil import jst_datetime, now, to_jst, today_jst
 
@@ -155,22 +153,6 @@ SESSIONS: dict[str, DemoPast] = {
 }
 
 
-async def _programme(index: int) -> Programme:
-    """The demo programme (course_demo's, found by its title), made if missing."""
-    demo = course_demo.PROGRAMMES[index]
-    found = await Programme.get_or_none(title=demo.title)
-    if found is not None:
-        return found
-    return await Programme.create(
-        kind=demo.kind,
-        title=demo.title,
-        description=demo.description,
-        instructor=demo.instructor,
-        audience=demo.audience,
-        fee=demo.fee,
-    )
-
-
 def _past_day(weekday: int, weeks_ago: int) -> date:
     """The `weekday` within the week ending `weeks_ago` weeks before today (always past)."""
     return course_demo.session_day(today_jst() - timedelta(weeks=weeks_ago), weekday, 0)
@@ -184,7 +166,7 @@ async def _seed_attendance(residents: dict[str, Resident]) -> int:
         return 0
     present = 0
     for key, past in SESSIONS.items():
-        programme = await _programme(past.programme)
+        programme, _ = await course_demo.demo_programme(course_demo.PROGRAMMES[past.programme])
         plan = course_demo.PROGRAMMES[past.programme]
         day = _past_day(plan.weekday, past.weeks_ago)
         first = plan.sessions[0]
@@ -288,16 +270,21 @@ def _answers(demo: DemoResident) -> dict[QuestionRole, Any]:
 
 
 def _answer_row(question: SurveyQuestion, value: Any) -> dict[str, Any]:
+    """The answer's columns, stored as the LINE flow stores them: the value as a resident
+    would send it, through survey_responses.clean (yes/no, scales, years, choices, text)."""
     if value is None or value == "":
         return {"skipped": True}
-    kind = QuestionKind(question.kind)
-    if kind == QuestionKind.YESNO:
-        return {"number": 1 if value else 0}
-    if kind in (QuestionKind.SCALE5, QuestionKind.SCALE11, QuestionKind.YEAR):
-        return {"number": int(value)}
-    if kind == QuestionKind.MULTI:
-        return {"values": list(value)}
-    return {"text": str(value)}  # single: the choice value; text: the words
+    if isinstance(value, bool):
+        sent: str | list[str] = YES if value else NO
+    else:
+        sent = list(value) if isinstance(value, list | tuple) else str(value)
+    cleaned = clean(question, sent)
+    return {
+        "number": cleaned.number,
+        "text": cleaned.text,
+        "values": list(cleaned.values),
+        "skipped": cleaned.skipped,
+    }
 
 
 async def _respond(

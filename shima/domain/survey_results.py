@@ -3,11 +3,15 @@ completion, each question's distribution, the satisfaction rate, the Well-Being 
 free comments, and breakdowns by profile attribute that never show a group small enough to
 single someone out.
 
-Definitions (the plan's goal 4 counts the same way, shima.domain.goals):
+Definitions:
 - 回答数: the round's responses (started, completed or not); 完了率: completed / 回答数.
 - A question's answers: every non-skipped answer in the round, completed or not.
-- 満足度: of those who answered the HAPPINESS question (4 or 5 of 1–5), the share answering
-  4 or 5; skipped answers are not counted, incomplete responses are.
+- 満足度: of those who answered the HAPPINESS question (1–5), the share answering 4 or 5
+  (SATISFIED); skipped answers are not counted, incomplete responses are. The one place of
+  this rule: `happiness_answers` (which answers count), `rate_of` / `satisfied_sql` (which
+  values), `satisfaction_rate` (a round's rate) — the plan's goal 4 (shima.domain.goals)
+  calls them; `round_results` applies `rate_of` to the round's tally, which holds the same
+  answers (a test keeps the two equal).
 - Well-Being: the mean of the WB_HAPPINESS and WB_LIFE answers (0–10), one decimal.
 - Breakdowns (子育て, 副業, 移住, each skill): the respondents' current profiles
   (models.profiles.ResidentProfile). A group's people are the respondents in it who answered
@@ -44,13 +48,14 @@ from models.survey import (
     SurveyResponse,
     SurveyRound,
 )
+from shima.db import fetch_rows, raw_bool, raw_json
 from shima.domain import profiles
 
 MIN_GROUP = 5
 HIDDEN_TEXT = "5人未満のため非表示"
 SECONDARY_TEXT = "ほかの区分から計算できてしまうため非表示"
 COMMENTS_SHOWN = 100  # the newest; all of them are in the CSV
-SATISFIED = (4, 5)
+SATISFIED = (4, 5)  # the HAPPINESS answers (of 1–5) that count as satisfied
 YES_NO: tuple[tuple[str, str, int], ...] = (("yes", "はい", 1), ("no", "いいえ", 0))
 
 
@@ -161,27 +166,6 @@ def _answers(round_id: int) -> Any:
     return SurveyAnswer.filter(response__round_id=round_id)
 
 
-async def _rows(query: Any) -> Sequence[Any]:
-    """The rows of a Tortoise `.values_list()` query as the driver returns them (each
-    unpacks as a tuple): the ORM's per-row conversion costs more than the query itself with
-    thousands of rows. Same SQL, same parameters, same connection; callers convert the
-    columns they use (`_flag`, `_json`)."""
-    query.sql()  # builds query.query and chooses the connection
-    sql, params = query.query.get_parameterized_sql()
-    _, rows = await query._db.execute_query(sql, params)
-    return list(rows)
-
-
-def _flag(value: Any) -> bool | None:
-    """A boolean column as read raw (SQLite 0/1, PostgreSQL True/False, None: not told)."""
-    return None if value is None else bool(value)
-
-
-def _json(value: Any) -> Any:
-    """A JSON column as read raw (text, or already decoded)."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
 @dataclass
 class _Tally:
     """The round's answers counted by the database: numbers (scales, yes/no, years) and the
@@ -203,44 +187,44 @@ async def _tally(
     tally = _Tally()
     for i in question_ids:
         tally.numbers[i], tally.texts[i], tally.picks[i] = Counter(), Counter(), Counter()
-    # (Tortoise's SQL selects an annotation twice, named and by position: `*_`.)
     numbers = (
         _answers(round_id)
         .annotate(n=Count("id"))
         .group_by("question_id", "skipped", "number")
-        .values_list("question_id", "skipped", "number", "n")
+        .values("question_id", "skipped", "number", "n")
     )
-    for question_id, skipped, number, n, *_ in await _rows(numbers):
-        if _flag(skipped):
-            tally.skipped[int(question_id)] += int(n)
+    for row in await fetch_rows(numbers):
+        question_id, number, n = int(row["question_id"]), row["number"], int(row["n"])
+        if raw_bool(row["skipped"]):
+            tally.skipped[question_id] += n
             continue
-        tally.given[int(question_id)] += int(n)
-        if number is not None and int(question_id) in tally.numbers:
-            tally.numbers[int(question_id)][int(number)] += int(n)
+        tally.given[question_id] += n
+        if number is not None and question_id in tally.numbers:
+            tally.numbers[question_id][int(number)] += n
     for question_id in of_kind.get(QuestionKind.SINGLE, ()):
         chosen = (
             _answers(round_id)
             .filter(question_id=question_id, skipped=False)
             .annotate(n=Count("id"))
             .group_by("text")
-            .values_list("text", "n")
+            .values("text", "n")
         )
-        for text, n, *_ in await _rows(chosen):
-            if text:
-                tally.texts[question_id][str(text)] += int(n)
+        for row in await fetch_rows(chosen):
+            if row["text"]:
+                tally.texts[question_id][str(row["text"])] += int(row["n"])
     for question_id in of_kind.get(QuestionKind.MULTI, ()):
         picked_lists = (
             _answers(round_id)
             .filter(question_id=question_id, skipped=False)
             .annotate(n=Count("id"))
             .group_by("values")
-            .values_list("values", "n")
+            .values("values", "n")
         )
-        for values, n, *_ in await _rows(picked_lists):
-            picked = set(_json(values) or [])
+        for row in await fetch_rows(picked_lists):
+            picked = set(raw_json(row["values"]) or [])
             if picked:
-                tally.picks[question_id].update(dict.fromkeys(picked, int(n)))
-                tally.pickers[question_id] += int(n)
+                tally.picks[question_id].update(dict.fromkeys(picked, int(row["n"])))
+                tally.pickers[question_id] += int(row["n"])
     return tally
 
 
@@ -346,15 +330,49 @@ async def round_results(round_: SurveyRound) -> RoundResults:
         responses=sum(by_status.values()),
         completed=by_status.get(ResponseStatus.COMPLETED.value, 0),
         questions=tuple(results),
-        satisfaction=_rate(numbers[happiness_id]) if happiness_id else None,
+        # = satisfaction_rate(round_id): the tally already holds those answers (the round's,
+        # not skipped, completed or not) by value; a query of their own cost ~10 % of the page.
+        satisfaction=rate_of(numbers[happiness_id]) if happiness_id else None,
         wb_happiness=_mean(numbers[wb_ids[0]]) if wb_ids[0] else None,
         wb_life=_mean(numbers[wb_ids[1]]) if wb_ids[1] else None,
         breakdowns=await breakdowns(round_id, figures),
     )
 
 
-def _rate(counts: Mapping[int, int]) -> Rate:
+# ---------- 満足度 (the results page and the plan's goal 4) ----------
+
+
+async def happiness_answers(round_ids: Sequence[int]) -> Any:
+    """The answers 満足度 counts in the rounds `round_ids`: those given (not skipped) to
+    their survey's HAPPINESS question, whether or not the response is completed — found
+    through the rounds' responses and the questions' ids, which the unique (response,
+    question) index serves. Awaiting gives the query."""
+    questions = await SurveyQuestion.filter(
+        role=QuestionRole.HAPPINESS, survey__rounds__id__in=list(round_ids)
+    ).values_list("id", flat=True)
+    return SurveyAnswer.filter(
+        response__round_id__in=list(round_ids),
+        question_id__in=list(set(questions)),
+        skipped=False,
+        number__isnull=False,
+    )
+
+
+def rate_of(counts: Mapping[int, int]) -> Rate:
+    """満足度 from the happiness answers counted by value ({5: 12, 4: 30, …})."""
     return Rate(sum(counts.values()), sum(n for value, n in counts.items() if value in SATISFIED))
+
+
+def satisfied_sql(column: str) -> str:
+    """An SQL condition: the happiness answer in `column` counts as satisfied."""
+    return f"{column} IN ({', '.join(str(int(v)) for v in SATISFIED)})"
+
+
+async def satisfaction_rate(round_id: int) -> Rate:
+    """The round's 満足度, counted by the database (Rate(0, 0): no answer to count)."""
+    answers = await happiness_answers([round_id])
+    counts = await answers.group_by("number").annotate(n=Count("id")).values("number", "n")
+    return rate_of({int(c["number"]): int(c["n"]) for c in counts})
 
 
 # ---------- Breakdowns ----------
@@ -449,9 +467,14 @@ async def breakdowns(round_id: int, figures: FigureQuestions) -> tuple[Breakdown
     for resident_id, children, side_job, residency, skills in profile_rows:
         key = skills if isinstance(skills, str | bytes) else json.dumps(skills)
         if key not in skill_sets:
-            skill_sets[key] = frozenset(_json(skills) or [])
+            skill_sets[key] = frozenset(raw_json(skills) or [])
         residency = residency if residency in profiles.RESIDENCY else ""
-        found[int(resident_id)] = (_flag(children), _flag(side_job), residency, skill_sets[key])
+        found[int(resident_id)] = (
+            raw_bool(children),
+            raw_bool(side_job),
+            residency,
+            skill_sets[key],
+        )
     people = [int(row[0]) for row in rows]
     blank: tuple[bool | None, bool | None, str, frozenset[str]] = (None, None, "", frozenset())
     result = []
@@ -503,7 +526,7 @@ def _suppressed(
         happiness = [answers.happiness[r] for r in people if r in answers.happiness]
         wb_h = [answers.wb_happiness[r] for r in people if r in answers.wb_happiness]
         wb_l = [answers.wb_life[r] for r in people if r in answers.wb_life]
-        rate = Rate(len(happiness), sum(1 for v in happiness if v in SATISFIED))
+        rate = rate_of(Counter(happiness))
         groups.append(
             Group(
                 label,

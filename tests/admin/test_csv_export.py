@@ -64,6 +64,12 @@ async def test_stream_sends_header_first_then_batches() -> None:
     assert lines[1] == "0,'=row0" and lines[1200] == "1199,'=row1199" and lines[1201] == ""
 
 
+async def test_rows_at_hand_stream_like_rows_from_the_database() -> None:
+    at_hand = [(i, f"=row{i}") for i in range(1200)]
+    from_db = [chunk async for chunk in stream_csv(["n", "式"], numbers(1200))]
+    assert [chunk async for chunk in stream_csv(["n", "式"], at_hand)] == from_db
+
+
 async def test_csv_response_streams_with_headers() -> None:
     response = csv_response("名簿.csv", ["a"], numbers(0), fallback="list.csv")
     assert response.media_type == "text/csv; charset=utf-8"

@@ -137,7 +137,8 @@ async def test_the_yearly_report_page_and_its_csv(
     no_inline_code(html)
     for column in ("計画目標（KPI）", "目標値", "R7", "R8", "R9", "計画期間", "達成率"):
         assert f">{column}<" in html
-    assert "data-print" in html and '<script src="/static/admin/goals.js" defer></script>' in html
+    assert "data-print" in html and '<script src="/static/admin/print.js" defer></script>' in html
+    assert "window.print()" in (await staff_client.get("/static/admin/print.js")).text
     assert "67%<small>回答 3人</small>" in html
 
     csv = await staff_client.get("/admin/goals/report.csv")
@@ -158,6 +159,26 @@ async def test_the_yearly_report_page_and_its_csv(
     ]
     entry = await AuditLog.get(action="goals.report.export")
     assert entry.detail == {"rows": 6}
+
+
+async def test_the_report_leaves_a_year_not_begun_blank_not_zero(
+    staff_client: httpx2.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2027/03/31 23:59 JST: the last minute of R8 (the default plan: R7, R8, R9).
+    monkeypatch.setattr(goals, "now", lambda: datetime(2027, 3, 31, 14, 59, tzinfo=UTC))
+    html = (await staff_client.get("/admin/goals/report")).text
+    assert html.count("—<small>これから</small>") == 5  # R9, one per goal
+    assert html.count(">0人</td>") == 12  # R7, R8 and the period of goals 1, 2, 3 and 5
+    text = (await staff_client.get("/admin/goals/report.csv")).content.decode("utf-8")
+    lines = text.lstrip("\ufeff").split("\r\n")
+    assert lines[1] == "スキルアップ支援者数,人,90,0,0,,0,0%"
+    assert lines[5] == "コミュニティリーダー,人,3,0,0,,0,0%"
+    # A minute later R9 has begun: its cells are counted (0 so far).
+    monkeypatch.setattr(goals, "now", lambda: datetime(2027, 3, 31, 15, 0, tzinfo=UTC))
+    html = (await staff_client.get("/admin/goals/report")).text
+    assert "これから" not in html.replace("まだ始まっていない", "")
+    text = (await staff_client.get("/admin/goals/report.csv")).content.decode("utf-8")
+    assert text.lstrip("\ufeff").split("\r\n")[1] == "スキルアップ支援者数,人,90,0,0,0,0,0%"
 
 
 @pytest.fixture

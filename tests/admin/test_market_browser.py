@@ -166,6 +166,13 @@ async def test_staff_review_accept_and_send_results_the_push_arrives(
             row = page.locator(".booth-print-table tbody tr").first
             assert "A-1" in (await row.text_content() or "")
             assert "花子の器" in (await row.text_content() or "")
+            # 「印刷する」 opens the print dialog (static/admin/print.js, shared with the
+            # yearly KPI report).
+            await page.evaluate(
+                "() => { window.printed = 0; window.print = () => window.printed++; }"
+            )
+            await page.get_by_role("button", name="印刷する").click()
+            assert await page.evaluate("window.printed") == 1
             await page.emulate_media(media="print")
             assert await page.locator(".sidebar").is_hidden()
             assert await page.get_by_role("button", name="印刷する").is_hidden()

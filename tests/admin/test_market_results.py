@@ -437,6 +437,7 @@ async def test_printable_booth_list_and_the_csv(
     assert printed.status_code == 200
     html = printed.text
     assert "/static/admin/market_results.css" in html and "no-print" in html
+    assert "data-print" in html and '<script src="/static/admin/print.js" defer></script>' in html
     assert html.index("A-1") < html.index("B-1")
     assert "=HYPERLINK(&#34;http://evil&#34;)" in html or "=HYPERLINK(&quot;" in html
     assert await AuditLog.filter(action="market.booth_list.view").count() == 1

@@ -106,6 +106,9 @@ async def test_distributions_satisfaction_and_well_being_counted_by_hand() -> No
     assert result.satisfaction is not None
     assert (result.satisfaction.answered, result.satisfaction.satisfied) == (5, 3)
     assert result.satisfaction.percent == 60.0
+    # The page's 満足度 is the rule's (shima.domain.goals' goal 4 calls satisfaction_rate).
+    assert await results.satisfaction_rate(round_.id) == result.satisfaction
+    assert await results.satisfaction_rate(other.id) == results.Rate(1, 1)
     # 0–10 with every value listed, also those nobody chose.
     assert counts(result, 2) == [
         ("0", 1),
@@ -141,6 +144,7 @@ async def test_a_round_with_no_answers_and_a_survey_without_the_figures() -> Non
     empty = await results.round_results(round_)
     assert (empty.responses, empty.completed, empty.completion_rate) == (0, 0, None)
     assert empty.satisfaction is not None and empty.satisfaction.percent is None
+    assert await results.satisfaction_rate(round_.id) == empty.satisfaction == results.Rate(0, 0)
     assert empty.wb_happiness is not None and empty.wb_happiness.value is None
     assert all(c.count == 0 for c in empty.questions[0].counts)
     assert [len(b.groups) for b in empty.breakdowns] == [3, 3, 4, 8]
