@@ -7,6 +7,7 @@ column per month, optionally with the target as a line)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,18 +61,29 @@ def bars(items: Sequence[Bar], *, title: str, label_width: int = 150) -> Markup:
     return Markup("".join(parts))
 
 
+def _text_width(text: str, size: float) -> float:
+    """Roughly how wide `text` is drawn at `size` (wide characters one em, others ~0.6)."""
+    return sum(size if unicodedata.east_asian_width(ch) in "WF" else size * 0.6 for ch in text)
+
+
 def columns(
     items: Sequence[Bar],
     *,
     title: str,
     target: float | None = None,
     target_label: str = "目標",
+    unit: str = "",
 ) -> Markup:
     """A column per item (e.g. per month, oldest first) with its value above it, and the
-    target as a dashed line when given."""
+    target as a dashed line when given. The target's label (e.g. 「目標 80%」) sits in a
+    gutter right of the last column, so it never covers the latest value (the one read
+    first, and the one a phone scrolls to)."""
     width, height, top, bottom, left = 640, 220, 22, 34, 8
+    target_text = f"{target_label} {_number(target)}{unit}" if target else ""
+    gutter = round(_text_width(target_text, 12) + 10) if target else 0
     plot_h = height - top - bottom
-    slot = (width - left * 2) / max(1, len(items))
+    plot_right = width - left - gutter
+    slot = (plot_right - left) / max(1, len(items))
     biggest = max([b.value for b in items] + [target or 0]) or 1
     parts = [
         f'<svg class="chart chart-columns" viewBox="0 0 {width} {height}" role="img" '
@@ -91,9 +103,13 @@ def columns(
             f'width="{slot * 0.7:.1f}" height="{h}" rx="2"/>'
         )
         if b.value and len(items) <= 24:
+            note = b.note or _number(b.value)
+            # Centred on its column, but kept inside the plot (off the target's gutter).
+            half = _text_width(note, 13) * 0.55
+            middle = min(max(x + slot / 2, left + half), plot_right - half)
             parts.append(
-                f'<text class="chart-value" x="{x + slot / 2:.1f}" y="{top + plot_h - h - 4:.1f}" '
-                f'text-anchor="middle">{escape(b.note or _number(b.value))}</text>'
+                f'<text class="chart-value" x="{middle:.1f}" y="{top + plot_h - h - 4:.1f}" '
+                f'text-anchor="middle">{escape(note)}</text>'
             )
         if n % every == 0:
             parts.append(
@@ -106,7 +122,7 @@ def columns(
             f'<line class="chart-target" x1="{left}" y1="{y:.1f}" x2="{width - left}" '
             f'y2="{y:.1f}"/>',
             f'<text class="chart-target-label" x="{width - left}" y="{y - 4:.1f}" '
-            f'text-anchor="end">{escape(target_label)} {escape(_number(target))}</text>',
+            f'text-anchor="end">{escape(target_text)}</text>',
         ]
     parts.append("</svg>")
     return Markup("".join(parts))

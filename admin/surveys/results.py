@@ -52,8 +52,9 @@ def share_text(share: float | None) -> str:
 
 
 def chart(q: QuestionResult) -> Markup | None:
-    """The distribution as bars; the happiness question's 4 and 5 drawn strong."""
-    if not q.counts:
+    """The distribution as bars; the happiness question's 4 and 5 drawn strong. None before
+    the first answer (the page says so rather than drawing bars of nothing)."""
+    if not q.counts or not q.answered:
         return None
     happiness = q.role == QuestionRole.HAPPINESS
     items = [

@@ -222,6 +222,9 @@ async def survey_page(
 ) -> Response:
     questions = await questions_of(survey.id)
     lines = (await round_lines([survey.id]))[survey.id]
+    frozen = await rules.is_frozen(survey.id)
+    newer = await rules.next_version_of(survey.id)
+    outcome = flash(request, OUTCOMES)
     return render(
         request,
         "admin/surveys/survey.html",
@@ -229,14 +232,17 @@ async def survey_page(
             "survey": survey,
             "questions": question_lines(questions),
             "rounds": lines,
-            "frozen": await rules.is_frozen(survey.id),
-            "newer": await rules.next_version_of(survey.id),
+            "frozen": frozen,
+            "newer": newer,
+            # Why the questions cannot change, said once: not when 「編集」 was just refused
+            # with the same words.
+            "frozen_note": frozen and not newer and outcome != OUTCOMES["frozen"],
             "based_on": await Survey.get_or_none(id=survey.based_on_id)  # type: ignore[attr-defined]
             if survey.based_on_id  # type: ignore[attr-defined]
             else None,
             "open_or_scheduled": any(line.status != rules.RoundStatus.CLOSED for line in lines),
             "errors": list(errors),
-            "outcome": flash(request, OUTCOMES),
+            "outcome": outcome,
         },
         status_code=status_code,
         active=ACTIVE,

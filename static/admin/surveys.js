@@ -1,7 +1,8 @@
 // The survey builder (templates/admin/surveys/survey_form.html). Without JS the form works
 // as it is: every row's fields are shown and 「質問欄を増やす」 sends the form back with more
-// empty rows. With it: 「質問欄を増やす」 adds a row here, and the 選択肢 box shows only for
-// the kinds that have choices.
+// empty rows. With it: 「質問欄を増やす」 adds a row here, the 選択肢 box shows only for the
+// kinds that have choices, and each row's 表示する条件 lists the questions typed above it
+// (kept in step as they are typed, so a condition can name a question not yet saved).
 "use strict";
 
 (function () {
@@ -31,6 +32,33 @@
     return options;
   }
 
+  // Rebuilds a row's 表示する条件 options from the rows above it. A chosen question that
+  // is no longer listed (emptied, or now free text) stays chosen: the server then says what
+  // is wrong rather than the condition silently disappearing.
+  function fillConditions(select, options) {
+    var chosen = select.value;
+    var kept = null;
+    if (chosen) {
+      kept = select.options[select.selectedIndex];
+    }
+    while (select.options.length > 1) select.remove(1);
+    var found = false;
+    options.forEach(function (pair) {
+      select.add(new Option(pair[1], pair[0]));
+      if (pair[0] === chosen) found = true;
+    });
+    if (chosen && !found && kept) select.add(kept);
+    select.value = chosen;
+  }
+
+  function syncConditions(list) {
+    var rows = Array.prototype.slice.call(list.querySelectorAll("[data-question-row]"));
+    rows.forEach(function (row, n) {
+      var select = row.querySelector("[data-field='if']");
+      if (select) fillConditions(select, earlierOptions(rows, n));
+    });
+  }
+
   function addRow(list) {
     var rows = list.querySelectorAll("[data-question-row]");
     var last = rows[rows.length - 1];
@@ -54,12 +82,9 @@
       label.htmlFor = label.htmlFor.replace(/^q\d+-/, "q" + n + "-");
     });
     var condition = row.querySelector("[data-field='if']");
-    while (condition.options.length > 1) condition.remove(1);
-    earlierOptions(Array.prototype.slice.call(rows), rows.length).forEach(function (pair) {
-      condition.add(new Option(pair[1], pair[0]));
-    });
     condition.selectedIndex = 0;
     list.append(row);
+    syncConditions(list);
     syncChoices(row);
     row.querySelector("[data-field='text']").focus();
   }
@@ -72,6 +97,15 @@
     list.addEventListener("change", function (event) {
       var row = event.target instanceof Element ? event.target.closest("[data-question-row]") : null;
       if (row && event.target.matches("[data-field='kind']")) syncChoices(row);
+      if (row && event.target.matches("[data-field='text'], [data-field='kind']")) {
+        syncConditions(list);
+      }
+    });
+    // Also just before a condition is chosen (a question typed but not yet left).
+    list.addEventListener("focusin", function (event) {
+      if (event.target instanceof Element && event.target.matches("[data-field='if']")) {
+        syncConditions(list);
+      }
     });
     var add = form.querySelector("[data-add-question]");
     if (add) {

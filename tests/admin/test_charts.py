@@ -42,3 +42,25 @@ def test_columns_draw_the_target_line_at_its_height() -> None:
     tops = re.findall(r'<rect class="chart-bar[^"]*" x="[\d.]+" y="([\d.]+)"', svg)
     assert line is not None and "目標 90" in svg
     assert float(line.group(1)) == float(tops[1])  # the 90 column reaches the line
+
+
+def test_the_target_label_has_its_unit_and_stays_clear_of_the_latest_value() -> None:
+    # The latest month just under the target (75% of 80%): its value and the target's label
+    # would meet at the right end; the label sits in a gutter right of the columns instead.
+    months = [Bar(f"{m}月", 0) for m in range(1, 21)] + [Bar("12月", 75, note="75%（12人）")]
+    svg = str(columns(months, title="満足度", target=80, unit="%"))
+    label = re.search(r'<text class="chart-target-label" x="([\d.]+)"[^>]*>([^<]*)<', svg)
+    assert label is not None and label.group(2) == "目標 80%"
+    value = re.search(r'<text class="chart-value" x="([\d.]+)"[^>]*>75%（12人）<', svg)
+    assert value is not None
+    label_right = float(label.group(1))  # text-anchor="end"
+    label_left = label_right - (2 * 12 + 4 * 12 * 0.6)  # 「目標」 and 「 80%」 at 12 units
+    value_right = float(value.group(1)) + (6 * 13 + 3 * 13 * 0.6) / 2  # centred
+    assert value_right < label_left
+    rights = [
+        float(x) + float(w)
+        for x, w in re.findall(
+            r'<rect class="chart-bar[^"]*" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', svg
+        )
+    ]
+    assert max(rights) < label_left  # no column under the label either

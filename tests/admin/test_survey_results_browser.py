@@ -2,7 +2,8 @@
 with thirty respondents; every question's distribution is an SVG chart that is drawn and
 visible, the satisfaction figures are on top, and the page fits 1280, 820 and 390 px without
 scrolling sideways. The builder's 「質問欄を増やす」 adds a row in the page (its script runs
-under the CSP). No script error or CSP violation on the way."""
+under the CSP), and a row's 表示する条件 lists the questions typed above it, unsaved. No
+script error or CSP violation on the way."""
 
 from __future__ import annotations
 
@@ -118,6 +119,21 @@ async def test_the_results_page_draws_its_charts_and_fits_every_width(
             await expect(rows.last.locator("[data-question-number]")).to_have_text(
                 f"質問{before + 1}"
             )
+            # A condition can name a question typed above it before anything is saved.
+            await page.fill("#q1-text", "島に移住しましたか？")
+            await page.select_option("#q1-kind", "yesno")
+            await page.focus("#q2-if")
+            await expect(page.locator("#q2-if option")).to_have_text(
+                ["いつも表示", "質問1：島に移住しましたか？の回答が…"]
+            )
+            await page.select_option("#q2-if", index=1)
+            await page.fill("#q1-text", "移住しましたか？")  # renamed: still chosen
+            await page.focus("#q2-if")
+            await expect(page.locator("#q2-if option:checked")).to_have_text(
+                "質問1：移住しましたか？の回答が…"
+            )
+            await page.select_option("#q1-kind", "text")  # free text: not a condition
+            await expect(page.locator("#q3-if option")).to_have_count(1)
             await page.screenshot(path="/tmp/admin-survey-new-1280.png", full_page=True)
             for width in (820, 390):
                 await page.set_viewport_size({"width": width, "height": 900})

@@ -305,6 +305,11 @@ async def test_edit_until_answered_then_refused_in_japanese(
     assert again.status_code == 303 and "done=frozen" in again.headers["location"]
     survey_page = await staff_client.get(f"{SURVEYS}/{survey.id}")
     assert "新しい版を作る" in survey_page.text and "質問・文面を編集" not in survey_page.text
+    assert survey_page.text.count("すでに回答があるため") == 1  # why, in a note
+    # Sent there from 「編集」, the reason is said once (the warning), not twice.
+    sent_back = await staff_client.get(again.headers["location"])
+    assert "alert-warning" in sent_back.text
+    assert sent_back.text.count("すでに回答があるため") == 1
     assert await AuditLog.filter(action="survey.survey.update").count() == 1
 
 
@@ -549,3 +554,21 @@ async def test_a_staff_built_survey_without_the_figures_has_results_and_no_break
     assert "属性別の集計はありません" in page.text
     assert page.text.count("<svg") == 2 and "楽しかった" in page.text
     assert "はい</th><td>1人</td><td>50%" in page.text
+
+
+async def test_a_round_without_answers_says_so_under_each_question(
+    staff_client: httpx2.AsyncClient,
+) -> None:
+    survey, qs = await kinds_survey()
+    round_ = await open_round(survey)
+    page = await staff_client.get(f"{SURVEYS}/rounds/{round_.id}")
+    assert page.status_code == 200
+    assert "<svg" not in page.text  # no bars of nothing
+    # Every question but the free comment (「まだ記入がありません」) says there is no answer yet.
+    no_text = sum(1 for q in qs if q.kind != QuestionKind.TEXT)
+    assert page.text.count("まだ回答がありません。") == no_text
+    # The first answer brings its question's chart.
+    await respond(round_, await resident(), {qs[0]: 4}, completed=False)
+    page = await staff_client.get(f"{SURVEYS}/rounds/{round_.id}")
+    assert page.text.count("<svg") == 1
+    assert page.text.count("まだ回答がありません。") == no_text - 1
