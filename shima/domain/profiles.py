@@ -49,7 +49,7 @@ TAG_MAX = 30
 BY_RESIDENT = "resident"
 BY_SURVEY = "survey"
 BY_STAFF = "staff"
-BY_LABELS = {BY_RESIDENT: "本人（LINE）", BY_SURVEY: "アンケート", BY_STAFF: "職員"}
+BY_LABELS = {BY_RESIDENT: "本人（LINE）", BY_SURVEY: "アンケート", BY_STAFF: "スタッフ"}
 
 FIELDS: dict[str, str] = {
     "skills": "職種・スキル",

@@ -132,7 +132,7 @@ async def test_edit_every_field_saved_as_staff_and_audited(
     assert by.pop("district") == profiles.BY_RESIDENT  # not touched: still the resident's
     assert set(by.values()) == {profiles.BY_STAFF} and len(by) == 8
     shown = await staff_client.get(response.headers["location"])
-    assert "プロフィールを保存しました。" in shown.text and "職員" in shown.text
+    assert "プロフィールを保存しました。" in shown.text and "・スタッフ</span>" in shown.text
 
     entry = await AuditLog.filter(action="resident.profile.update").get()
     assert entry.target_type == "resident" and entry.target_id == str(someone.id)

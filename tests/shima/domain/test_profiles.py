@@ -140,7 +140,7 @@ async def test_update_records_when_and_by_whom_and_the_latest_wins(
     )
     await profiles.update(someone.id, {"district": "naze"}, BY_STAFF)
     shown = {f.field: f for f in profiles.describe(await profiles.profile_of(someone.id))}
-    assert (shown["district"].text, shown["district"].by) == ("名瀬", "職員")
+    assert (shown["district"].text, shown["district"].by) == ("名瀬", "スタッフ")
     assert shown["skills"].by == "アンケート"  # other fields keep their own record
 
 
