@@ -361,6 +361,19 @@ class Goal:
     def progress_text(self) -> str:
         return "—" if self.progress is None else f"{self.progress}%"
 
+    @property
+    def remaining_text(self) -> str:
+        """How far from the target, in the goal's own unit (「あと5ポイント」 for a rate: a
+        達成率 of 94% beside 75% / 目標 80% reads as a second, confusing percentage)."""
+        if self.value is None or self.reached:
+            return ""
+        gap = self.target - self.value
+        return (
+            f"目標まであと{gap:,}ポイント"
+            if self.unit == "%"
+            else f"目標まであと{gap:,}{self.unit}"
+        )
+
 
 @dataclass(frozen=True)
 class Person:

@@ -80,7 +80,10 @@ async def test_the_board_shows_the_five_goals_with_their_charts(
     for target in ("目標 90人", "目標 15人", "目標 30人", "目標 80%", "目標 3人"):
         assert target in html
     assert "回答者 4人（2026年度）" in html
-    assert "達成率 <strong>62%</strong>" in html
+    # A rate says how far it is from its target in points, not a second percentage.
+    assert "<strong>目標まであと30ポイント</strong>" in html
+    assert "達成率 <strong>62%</strong>" not in html
+    assert "達成率 <strong>4%</strong>（目標まであと86人）" in html  # counts keep their rate
     assert html.count('<svg class="chart chart-columns"') == 5
     assert html.count('<svg class="goal-progress') == 5
     assert 'width="100" height="8" rx="4"/></svg>' in html  # the leaders' bar, full
