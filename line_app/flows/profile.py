@@ -25,6 +25,7 @@ from models.conversation import ConversationState
 from models.inbox import InboxEvent
 from models.profiles import ResidentProfile
 from shima.domain import profiles
+from shima.domain import survey_responses as answers
 from shima.timeutil import now, to_jst
 
 FLOW = "profile"
@@ -145,7 +146,7 @@ def card(profile: ResidentProfile, lead: str = "") -> Message:
     return flex(
         "プロフィール" + (f"（{lead}）" if lead else ""),
         bubble,
-        [_back(postback_data("mypage")), parts.menu_action()],
+        [parts.mypage_action(), parts.menu_action()],
     )
 
 
@@ -211,11 +212,9 @@ async def ask_skills(turn: Turn, chosen: list[str], lead: str = "") -> None:
         shown = f"{label}を外す" if picked else label
         toggles.append(postback(("✓ " if picked else "") + label, data, shown))
         typed.append(postback(label, data, shown))  # typed 「ライター」 toggles it too
-    tail = [
-        postback("決定", _data("skills_ok", v=",".join(chosen)), "決定"),
-        _back(_data("edit")),
-        _stop(),
-    ]
+    # 決定 first: the eight choices scroll sideways past a phone's width.
+    done = postback("決定", _data("skills_ok", v=",".join(chosen)), "決定")
+    tail = [_back(_data("edit")), _stop()]
     names = "、".join(profiles.SKILLS[c] for c in chosen) or "なし"
     await state.ask(
         turn,
@@ -224,9 +223,9 @@ async def ask_skills(turn: Turn, chosen: list[str], lead: str = "") -> None:
             _lead(lead) + "お仕事の職種・スキルを選んでください（いくつでも）。\n"
             "押すたびに ✓ が付いたり外れたりします。選び終わったら「決定」を押してください。\n"
             f"\nいま選んでいるもの: {names}",
-            toggles + tail,
+            [done, *toggles, *tail],
         ),
-        typed + tail,
+        [done, *typed, *tail],
     )
 
 
@@ -263,7 +262,7 @@ async def ask_year(turn: Turn, lead: str = "") -> None:
     ]
     body = (
         _lead(lead) + "奄美に移住したのは何年ですか？\n"
-        "下から選ぶか、西暦で入力してください（例: 2019）。"
+        "下から選ぶか、入力して送ってください（例: 2019、令和元年）。"
     )
     if profile.residency == MIGRANT and profile.moved_year:
         body += f"\n（いまの登録: {profile.moved_year}年）"
@@ -352,8 +351,16 @@ async def save_choice(turn: Turn, field: str, value: str | None) -> None:
 
 
 async def save_year(turn: Turn, typed: str) -> None:
-    """移住 with the year (tapped or typed; "" — 答えない — saves 移住 without one)."""
-    if await _save(turn, {"residency": MIGRANT, "moved_year": typed}, YEAR_STEP):
+    """移住 with the year (tapped or typed, 和暦 too; "" — 答えない — saves 移住 without
+    one)."""
+    year = answers.read_year(typed) if typed else None
+    if year is None and typed and not typed.strip().isdigit():
+        await ask_year(
+            turn, "移住した年は、西暦（例: 2019）か和暦（例: 令和元年）で入力してください。"
+        )
+        return
+    given = year if year is not None else typed  # other numbers: the rule says which years
+    if await _save(turn, {"residency": MIGRANT, "moved_year": given}, YEAR_STEP):
         await show_card(turn, _saved("residency"))
 
 

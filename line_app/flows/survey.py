@@ -290,12 +290,14 @@ def question_message(
             else "当てはまるものをすべて選んで、「決定」を押してください。"
         )
     elif kind == QuestionKind.YEAR:
-        lines.append("西暦で入力してください。最近の年は下のボタンからも選べます。")
+        lines.append(
+            "年を入力して送ってください（和暦でも構いません）。最近の年は下のボタンからも選べます。"
+        )
     elif kind == QuestionKind.TEXT:
         lines.append(f"このトークに入力して送ってください（{rules.TEXT_MAX}文字まで）。")
-    previous = rules.answer_text(q, step.answer)
-    if previous and kind != QuestionKind.MULTI:
-        lines.append(f"（前回の回答: {previous}）")
+    given = rules.answer_text(q, step.answer)  # back, 最初から: what is saved now
+    if given and kind != QuestionKind.MULTI:
+        lines.append(f"（いまの回答: {given}）")
     if not q.required and not toggled:
         lines.append(
             "特になければ「スキップ」を押してください。"
@@ -324,7 +326,10 @@ async def ask(
         await finish(turn, step, lead)
         return
     message = question_message(step, lead, mask, toggled=toggled)
-    await remember(turn, step, message)
+    # Asked again after something typed that is no answer: the question without the lead.
+    await remember(
+        turn, step, question_message(step, "", mask, toggled=toggled) if lead else message
+    )
     turn.reply(message)
 
 
@@ -345,6 +350,9 @@ async def remember(turn: Turn, step: rules.Step, message: Message | None = None)
         )
         return
     actions = [item["action"] for item in message.get("quickReply", {}).get("items", [])]
+    if QuestionKind(question.kind) == QuestionKind.MULTI:
+        # 「ライター」 typed taps 「✓ライター」 too (unpicks it), as in the profile.
+        actions = [{**a, "label": str(a["label"]).removeprefix("✓")} for a in actions]
     await state.wait_for_buttons(turn.user_id, FLOW, str(message.get("text", "")), actions)
 
 
@@ -355,12 +363,14 @@ async def finish(turn: Turn, step: rules.Step, lead: str = "") -> None:
     fills = any(QuestionRole(q.role) in rules.PROFILE_FIELDS for q in step.questions)
     lines = [lead] if lead else []
     lines.append(f"アンケートは以上です。{thanks}🌺")
+    quick = [parts.mypage_action(), parts.menu_action()]
     if fills:
         lines.append(
             "お仕事や暮らしについてのご回答は、プロフィールにも反映しました"
-            "（マイページの「プロフィール」で確認・変更できます）。"
+            "（下の「プロフィール」か、マイページから確認・変更できます）。"
         )
-    turn.reply(text("\n".join(lines), [parts.mypage_action(), parts.menu_action()]))
+        quick.insert(0, _profile())
+    turn.reply(text("\n".join(lines), quick))
 
 
 # -- the steps ------------------------------------------------------------------------------

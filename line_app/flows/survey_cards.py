@@ -108,7 +108,7 @@ def intro_bubble(
     if "続きから" not in description:
         note += "途中でやめても、あとで続きから回答できます。"
     if response is not None and response.status == ResponseStatus.COMPLETED:
-        note = "「回答し直す」と、前回の回答は新しい回答に置き換わります。"
+        note = "「回答し直す」を押すと、前回の回答は新しい回答に置き換わります。"
     return parts.bubble(
         survey.title,
         SEA,
@@ -189,15 +189,16 @@ def reminder_card(
     return flex(
         "アンケートの回答が途中です。続きから回答できます",
         parts.bubble(
-            "アンケートの回答が途中です",
+            "回答の続きのご案内",  # short: one line at a phone's width
             SEA,
             rows,
             buttons,
             button_colour=CORAL,
+            tag="アンケート",
             lead=[
                 parts.paragraph(
-                    f"「{title(round_)}」の回答が途中です。続きから回答できます。"
-                    "これまでの回答は保存されています。"
+                    f"「{title(round_)}」へのご回答が途中になっています。"
+                    "これまでの回答は保存されていますので、お時間のあるときに続きからお答えください。"
                 )
             ],
             footnote="このお知らせは1回だけお送りしています。",

@@ -310,18 +310,36 @@ def clean(question: SurveyQuestion, value: str | Sequence[str]) -> Cleaned:
 
 
 _YEAR = re.compile(r"(?:西暦)?([0-9]{4})年?")
+_ERA_YEAR = re.compile(r"(令和|平成|昭和|[rhs])(元|[0-9]{1,2})年?")
+# 和暦: the year before each era's first (令和元年 = 2019).
+ERAS = {"令和": 2018, "r": 2018, "平成": 1988, "h": 1988, "昭和": 1925, "s": 1925}
+_KANJI_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
+def read_year(value: str) -> int | None:
+    """The 西暦 year named by `value` — 「2024」「２０２４」「2024年」「二〇二四」, or 和暦
+    「令和6年」「平成30年」「令和元年」「R6」 — or None when it names no year (the range is
+    the caller's)."""
+    typed = unicodedata.normalize("NFKC", value).lower()
+    typed = "".join(typed.split()).translate(_KANJI_DIGITS)
+    found = _YEAR.fullmatch(typed)
+    if found is not None:
+        return int(found.group(1))
+    era = _ERA_YEAR.fullmatch(typed)
+    if era is None:
+        return None
+    number = 1 if era.group(2) == "元" else int(era.group(2))
+    return ERAS[era.group(1)] + number if number else None
 
 
 def clean_year(value: str) -> int:
-    """A year (西暦) typed as 「2024」「２０２４」「2024年」, from 1950 to this year (JST)."""
-    typed = unicodedata.normalize("NFKC", value).strip().replace(" ", "")
-    found = _YEAR.fullmatch(typed)
+    """A year (西暦, or 和暦 turned into it: `read_year`), from 1950 to this year (JST)."""
+    year = read_year(value)
     this_year = to_jst(now()).year
-    if found is None:
-        raise BadAnswer("西暦の数字4桁で入力してください（例: 2024）。")
-    year = int(found.group(1))
+    if year is None:
+        raise BadAnswer("西暦（例: 2024）か和暦（例: 令和6年）で入力してください。")
     if not EARLIEST_YEAR <= year <= this_year:
-        raise BadAnswer(f"{EARLIEST_YEAR}年から{this_year}年までの西暦で入力してください。")
+        raise BadAnswer(f"{EARLIEST_YEAR}年から{this_year}年までの年を入力してください。")
     return year
 
 

@@ -130,7 +130,10 @@ async def test_the_whole_standard_survey_with_its_conditional_questions(hanako: 
     assert quick_labels(hanako)[-3:] == ["戻る", "スキップ", "やめる"]
     await tap_through(hanako, MIGRANT_TAPS[6:])
     year = hanako.text()
-    assert "【11/13】奄美に移住したのは何年ですか" in year and "西暦で入力してください" in year
+    assert (
+        "【11/13】奄美に移住したのは何年ですか" in year
+        and "年を入力して送ってください（和暦でも構いません）" in year
+    )
     this_year = to_jst(now()).year
     assert quick_labels(hanako)[:2] == [f"{this_year}年", f"{this_year - 1}年"]
     await hanako.say("２０２１年")  # typed, full width
@@ -148,7 +151,9 @@ async def test_the_whole_standard_survey_with_its_conditional_questions(hanako: 
     await hanako.say("子育てしながら働ける場所がもっと欲しいです。")
     end = hanako.text()
     assert THANKS in end and "プロフィールにも反映しました" in end
-    assert {"マイページ", "メニュー"} <= set(labels(hanako))
+    assert labels(hanako) == ["プロフィール", "マイページ", "メニュー"]
+    await hanako.tap(hanako.button("プロフィール"))  # what the answers filled, one tap away
+    assert "移住（2021年）" in hanako.text() and "ライター、デザイン" in hanako.text()
 
     saved = await answers()
     assert sorted(saved) == list(range(1, 14))
@@ -169,7 +174,7 @@ async def test_the_other_branch_with_skip_back_and_typed_answers(hanako: Residen
     await tap_through(hanako, ["3", "3", "3", "5", "5", "いいえ"])
     assert "【8/13】いま、子育てをしていますか？" in hanako.text()  # no income band
     await hanako.tap(hanako.button("戻る"))
-    assert "【6/13】" in hanako.text() and "（前回の回答: いいえ）" in hanako.text()
+    assert "【6/13】" in hanako.text() and "（いまの回答: いいえ）" in hanako.text()
     await hanako.tap(hanako.button("いいえ"))
     await hanako.say("はい")  # a button's label typed taps it
     assert "【9/13】" in hanako.text()
@@ -179,7 +184,7 @@ async def test_the_other_branch_with_skip_back_and_typed_answers(hanako: Residen
     await hanako.tap(hanako.button("地元"))
     assert "【12/13】" in hanako.text()  # no moved year
     await hanako.tap(hanako.button("戻る"))
-    assert "【10/13】" in hanako.text() and "（前回の回答: 地元）" in hanako.text()
+    assert "【10/13】" in hanako.text() and "（いまの回答: 地元）" in hanako.text()
     await hanako.tap(hanako.button("移住"))
     assert "【11/13】" in hanako.text()
     await hanako.say("1949")
@@ -196,6 +201,38 @@ async def test_the_other_branch_with_skip_back_and_typed_answers(hanako: Residen
     assert sorted(saved) == [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 13]
     assert saved[10].text == "local" and saved[13].skipped
     assert saved[8].number == 1 and saved[9].number == 1
+
+
+async def test_typed_answers_as_residents_write_them(hanako: Resident_) -> None:
+    """Something typed that is no answer gets the bare question again (not the lead said
+    when it was first asked); a year in kanji digits or 和暦 is read; a picked choice's
+    label typed unpicks it."""
+    await make_round()
+    await start(hanako)
+    assert "ありがとうございます。では、始めます。" in hanako.text()
+    await hanako.say("よくわからない")
+    again = hanako.text()
+    assert again.startswith("すみません、ここでは下のボタンからお選びください。\n【1/13】")
+    assert "では、始めます" not in again
+    await tap_through(hanako, MIGRANT_TAPS)
+    await hanako.say("２１００")
+    assert f"1950年から{to_jst(now()).year}年までの年を入力してください" in hanako.text()
+    await hanako.say("きょねん")
+    assert "西暦（例: 2024）か和暦（例: 令和6年）で入力してください" in hanako.text()
+    assert "【11/13】" in hanako.text() and 11 not in await answers()
+    await hanako.say("二〇二〇")
+    assert "【12/13】" in hanako.text() and (await answers())[11].number == 2020
+    await hanako.tap(hanako.button("戻る"))
+    assert "（いまの回答: 2020年）" in hanako.text()
+    await hanako.say("令和元年")
+    assert (await answers())[11].number == 2019
+    await hanako.say("ライター")
+    await hanako.say("カメラマン")
+    assert "選択中: ✓ライター、✓カメラマン" in hanako.text()
+    await hanako.say("ライター")  # typed again: unpicked, as the ✓ button does
+    assert "選択中: ✓カメラマン" in hanako.text() and "✓ライター" not in hanako.text()
+    await hanako.say("決定")
+    assert (await answers())[12].values == ["photo"]
 
 
 async def test_skip_is_offered_only_for_optional_questions(hanako: Resident_) -> None:
@@ -243,7 +280,7 @@ async def test_stop_and_continue_days_later(
     # 最初から: the first question, the answers kept and shown.
     await hanako.say("アンケート")
     await hanako.tap(hanako.button("最初から"))
-    assert "【1/13】" in hanako.text() and "（前回の回答: 4）" in hanako.text()
+    assert "【1/13】" in hanako.text() and "（いまの回答: 4）" in hanako.text()
     assert len(await answers()) == 4
 
 
@@ -264,6 +301,7 @@ async def test_answering_again_replaces_the_answers_after_a_confirmation(
     await answer_all(hanako)
     await hanako.say("アンケート")
     assert "回答済みです（" in hanako.text()
+    assert "「回答し直す」を押すと、前回の回答は新しい回答に置き換わります" in hanako.text()
     await hanako.tap(hanako.button("回答し直す"))
     assert "前回の回答" in hanako.text() and "置き換わります" in hanako.text()
     await hanako.tap(hanako.button("いいえ"))
@@ -416,6 +454,8 @@ async def test_one_reminder_for_a_survey_left_half_way(
     [push] = pushes(fake_line, "U1", "アンケートの回答が途中です")
     text = shown(push)
     assert "続きから回答できます" in text and "3問目から" in text
+    assert push[0]["contents"]["body"]["contents"][1]["text"] == "回答の続きのご案内"
+    assert "ご回答が途中になっています" in text
     resume = button_data(push, "続きから")
     assert resume["step"] == "start"
     assert await OutboxMessage.filter(dedupe_key__startswith="survey_reminder:").count() == 1
