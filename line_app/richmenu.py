@@ -114,7 +114,7 @@ AREAS: tuple[Area, ...] = (
     Area(
         key="mypage",
         label="マイページ",
-        sublabel="予約・申込みの確認と変更",
+        sublabel="予約・申込み・プロフィール",
         data="flow=mypage",
         display_text="マイページ",
         icon="person",

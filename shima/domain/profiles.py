@@ -114,7 +114,7 @@ def clean(field: str, value: Any) -> Any:
         raise ProfileError("移住した年は西暦の数字で入力してください（例: 2024）。") from None
     if not EARLIEST_MOVED_YEAR <= year <= to_jst(now()).year:
         raise ProfileError(
-            f"移住した年は{EARLIEST_MOVED_YEAR}年から今年までの西暦で入力してください。"
+            f"移住した年は{EARLIEST_MOVED_YEAR}年から今年までの年で入力してください。"
         )
     return year
 

@@ -201,7 +201,7 @@ async def test_errors_in_japanese_with_the_values_kept(staff_client: httpx2.Asyn
     assert "職種・スキルは一覧から選んでください。" in page
     assert "副業は一覧から選んでください。" in page
     assert "お住まいの地区は一覧から選んでください。" in page
-    assert "移住した年は1950年から今年までの西暦で入力してください。" in page
+    assert "移住した年は1950年から今年までの年で入力してください。" in page
     assert XSS not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # kept, escaped
     assert 'value="1800"' in page
     assert re.search(r'<option value="local" selected>', page)

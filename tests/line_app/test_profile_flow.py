@@ -182,7 +182,7 @@ async def test_migrant_with_a_year_typed_in_full_width(resident: Resident_) -> N
     assert labels(resident)[:6] == [f"{y}年" for y in range(this_year, this_year - 6, -1)]
     assert (await saved()).residency == ""  # 移住 is saved with its year
     await resident.say("1800")
-    assert "移住した年は1950年から今年までの西暦で入力してください。" in resident.text()
+    assert "移住した年は1950年から今年までの年で入力してください。" in resident.text()
     await resident.say("去年の春")
     assert "西暦（例: 2019）か和暦（例: 令和元年）で入力してください" in resident.text()
     assert "奄美に移住したのは何年ですか？" in resident.text()  # asked again

@@ -80,7 +80,7 @@ def test_the_moved_year_as_typed(new_year: datetime) -> None:
     with pytest.raises(ProfileError, match="西暦の数字で入力してください"):
         profiles.clean("moved_year", "令和元年")
     for bad in ("1949", "2028", "-5"):
-        with pytest.raises(ProfileError, match="1950年から今年までの西暦で入力してください"):
+        with pytest.raises(ProfileError, match="1950年から今年までの年で入力してください"):
             profiles.clean("moved_year", bad)
 
 
