@@ -402,6 +402,19 @@ async def stale(turn: Turn, error: rules.Stale) -> None:
     await ask(turn, step, "そのボタンは前の質問のものです。いまの質問はこちらです。")
 
 
+async def refused(turn: Turn, error: rules.ResponseError) -> None:
+    """What a step the rules refused answers: a stale button where the response is now; a
+    closed round, or a response that is not there, with the waiting step left."""
+    if isinstance(error, rules.Stale):
+        await stale(turn, error)
+        return
+    await state.clear(turn.user_id)
+    if isinstance(error, rules.RoundClosed):
+        closed(turn, error)
+    else:
+        await show_surveys(turn, error.message)
+
+
 async def start(turn: Turn, round_id: int | None) -> None:
     """始める / 続きから: the response's current question (a new response at the first)."""
     if round_id is None:
@@ -409,12 +422,8 @@ async def start(turn: Turn, round_id: int | None) -> None:
         return
     try:
         step, created = await rules.start(turn.resident, round_id)
-    except rules.RoundClosed as exc:
-        await state.clear(turn.user_id)
-        closed(turn, exc)
-        return
-    except rules.NotFound as exc:
-        await show_surveys(turn, exc.message)
+    except (rules.RoundClosed, rules.NotFound) as exc:
+        await refused(turn, exc)
         return
     untouched = step.number == 1 and step.answer is None and not step.completed
     if not created and untouched and turn.event.event_time < step.response.started_at + DOUBLE_TAP:
@@ -448,19 +457,11 @@ async def on_question(turn: Turn, step_name: str, params: dict[str, str]) -> Non
         else:
             value = await _value(turn, response_id, question_id, params)
             step = await rules.answer(turn.resident, response_id, attempt, question_id, value)
-    except rules.Stale as exc:
-        await stale(turn, exc)
-        return
-    except rules.RoundClosed as exc:
-        await state.clear(turn.user_id)
-        closed(turn, exc)
-        return
     except (rules.BadAnswer, rules.NotSkippable) as exc:
         await ask_again(turn, response_id, exc.message)
         return
-    except rules.NotFound as exc:
-        await state.clear(turn.user_id)
-        await show_surveys(turn, exc.message)
+    except (rules.Stale, rules.RoundClosed, rules.NotFound) as exc:
+        await refused(turn, exc)
         return
     await ask(turn, step)
 
@@ -528,14 +529,8 @@ async def rewind(turn: Turn, params: dict[str, str]) -> None:
         step = await rules.rewind(
             turn.resident, _int(params.get("r")), _small(params.get("t"), 10_000)
         )
-    except rules.Stale as exc:
-        await stale(turn, exc)
-        return
-    except rules.RoundClosed as exc:
-        closed(turn, exc)
-        return
-    except rules.NotFound as exc:
-        await show_surveys(turn, exc.message)
+    except (rules.Stale, rules.RoundClosed, rules.NotFound) as exc:
+        await refused(turn, exc)
         return
     await ask(
         turn, step, "最初の質問に戻りました。これまでの回答は、答え直すまでそのまま残ります。"
@@ -580,14 +575,8 @@ async def redo(turn: Turn, params: dict[str, str]) -> None:
         step = await rules.restart(
             turn.resident, _int(params.get("r")), _small(params.get("t"), 10_000)
         )
-    except rules.Stale as exc:
-        await stale(turn, exc)
-        return
-    except rules.RoundClosed as exc:
-        closed(turn, exc)
-        return
-    except rules.NotFound as exc:
-        await show_surveys(turn, exc.message)
+    except (rules.Stale, rules.RoundClosed, rules.NotFound) as exc:
+        await refused(turn, exc)
         return
     await ask(turn, step, "前回の回答を消して、最初から回答します。")
 
