@@ -40,6 +40,7 @@ from line_app.messages import (
     Action,
     Message,
     confirm,
+    flex,
     postback,
     postback_data,
     text,
@@ -144,14 +145,12 @@ async def show_surveys(turn: Turn, lead: str = "") -> None:
         turn.reply(text(lead))
     if len(rounds) == 1:
         bubble = await _intro_bubble(turn, rounds[0])
-        message = cards.intro_card(bubble, f"アンケート: {cards.title(rounds[0])}")
+        message = flex(f"アンケート: {cards.title(rounds[0])}", bubble, quick)
         buttons = [a["action"] for a in bubble["footer"]["contents"]]
-        message["quickReply"] = {"items": [{"type": "action", "action": a} for a in quick]}
         await state.ask(turn, FLOW, message, buttons)
         return
     bubbles = [await _intro_bubble(turn, r) for r in rounds[: cards.MAX_BUBBLES]]
-    message = cards.carousel(f"回答を受け付けているアンケート {len(rounds)}件", bubbles)
-    message["quickReply"] = {"items": [{"type": "action", "action": a} for a in quick]}
+    message = cards.carousel(f"回答を受け付けているアンケート {len(rounds)}件", bubbles, quick)
     turn.reply(
         text(
             f"回答を受け付けているアンケートが{len(rounds)}件あります。お答えいただくものを選んでください。"
@@ -168,13 +167,12 @@ async def show_intro(turn: Turn, round_id: int | None) -> None:
         await show_surveys(turn, _closed_words(round_))
         return
     bubble = await _intro_bubble(turn, round_)
-    message = cards.intro_card(bubble, f"アンケート: {cards.title(round_)}")
+    message = flex(
+        f"アンケート: {cards.title(round_)}",
+        bubble,
+        [parts.mypage_action(), parts.menu_action()],
+    )
     buttons = [a["action"] for a in bubble["footer"]["contents"]]
-    message["quickReply"] = {
-        "items": [
-            {"type": "action", "action": a} for a in (parts.mypage_action(), parts.menu_action())
-        ]
-    }
     await state.ask(turn, FLOW, message, buttons)
 
 
@@ -603,18 +601,12 @@ async def show_mine(turn: Turn) -> None:
         entries.append((round_, response, current))
     buttons.append(_profile())
     turn.reply(
-        flex_with_quick(
+        flex(
             "アンケート・プロフィール",
             cards.mine_bubble(entries, buttons),
             [_surveys(), parts.menu_action()],
         )
     )
-
-
-def flex_with_quick(alt: str, bubble: dict[str, Any], quick: list[Action]) -> Message:
-    message = cards.intro_card(bubble, alt)
-    message["quickReply"] = {"items": [{"type": "action", "action": a} for a in quick]}
-    return message
 
 
 # -- the flow -------------------------------------------------------------------------------

@@ -121,12 +121,8 @@ def intro_bubble(
     )
 
 
-def intro_card(bubble: dict[str, Any], alt: str) -> Message:
-    return flex(alt, bubble)
-
-
-def carousel(alt: str, bubbles: list[dict[str, Any]]) -> Message:
-    return flex(alt, {"type": "carousel", "contents": bubbles[:MAX_BUBBLES]})
+def carousel(alt: str, bubbles: list[dict[str, Any]], quick: list[Action]) -> Message:
+    return flex(alt, {"type": "carousel", "contents": bubbles[:MAX_BUBBLES]}, quick)
 
 
 def mine_bubble(
