@@ -27,7 +27,15 @@ from line_app.flows import card_parts as parts
 from line_app.flows import market_cards as cards
 from line_app.flows import market_photos as photos
 from line_app.ids import parse_id as _int
-from line_app.messages import Action, Message, confirm, postback, postback_data, text
+from line_app.messages import (
+    Action,
+    Message,
+    confirm,
+    postback,
+    postback_data,
+    quick_reply,
+    text,
+)
 from line_app.notices import market as notices
 from line_app.turn import Turn
 from models.conversation import ConversationState
@@ -1019,9 +1027,7 @@ async def show_mine(turn: Turn) -> None:
     マイページ stays short for the residents who never applied)."""
     message = await _mine_message(turn)
     if message is not None:
-        message["quickReply"] = {
-            "items": [{"type": "action", "action": a} for a in (_markets(), parts.menu_action())]
-        }
+        message["quickReply"] = quick_reply([_markets(), parts.menu_action()])
         turn.reply(message)
 
 
@@ -1036,9 +1042,7 @@ async def show_mine_only(turn: Turn) -> None:
             )
         )
         return
-    message["quickReply"] = {
-        "items": [{"type": "action", "action": a} for a in (_markets(), parts.menu_action())]
-    }
+    message["quickReply"] = quick_reply([_markets(), parts.menu_action()])
     turn.reply(text("ハンドメイドマーケットの出店申込みです。"), message)
 
 
