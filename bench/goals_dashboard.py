@@ -121,9 +121,8 @@ async def fill(database_url: str, args: argparse.Namespace) -> Filled:
     )
     from shima.db import init as init_db
     from shima.domain import profiles
-    from shima.domain.goals import fiscal_year_of
     from shima.domain.survey_standard import standard_survey
-    from shima.timeutil import JST, jst_datetime, now, today_jst
+    from shima.timeutil import JST, fiscal_year_of, jst_datetime, now, today_jst
 
     rng = random.Random(11)
     t0 = time.perf_counter()

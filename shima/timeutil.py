@@ -19,6 +19,11 @@ def today_jst() -> date:
     return now().astimezone(JST).date()
 
 
+def fiscal_year_of(day: date) -> int:
+    """The 年度 a day falls in, by its starting (western) year: 2026-03-31 → 2025."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
 def jst_datetime(day: date, at: time = time.min) -> datetime:
     """`day` at `at` o'clock JST (midnight by default), timezone-aware."""
     return datetime.combine(day, at, tzinfo=JST)

@@ -23,7 +23,7 @@ from admin.registry import AdminArea, Card, DashboardPart, NavItem
 from admin.routing import route
 from models.market import ApplicationStatus, Market, MarketApplication, MarketStatus
 from shima.domain import market as rules
-from shima.timeutil import jst_datetime, now, today_jst
+from shima.timeutil import fiscal_year_of, jst_datetime, now, today_jst
 
 DASHBOARD_MARKETS = 5  # markets in the dashboard's これからのマーケット
 
@@ -84,8 +84,7 @@ async def dashboard_part(request: Request) -> DashboardPart:
 
 def fiscal_year() -> tuple[datetime, datetime]:
     """The current 年度: April 1st 00:00 JST to the next April 1st."""
-    today = today_jst()
-    start = today.year if today.month >= 4 else today.year - 1
+    start = fiscal_year_of(today_jst())
     return jst_datetime(date(start, 4, 1)), jst_datetime(date(start + 1, 4, 1))
 
 

@@ -28,7 +28,7 @@ from models.course import (
     RegistrationStatus,
     SessionStatus,
 )
-from shima.timeutil import jst_datetime, now, today_jst
+from shima.timeutil import fiscal_year_of, jst_datetime, now, today_jst
 
 DASHBOARD_UPCOMING = 8  # sessions in the dashboard's 今後の開催
 DASHBOARD_PAST = 5  # recent sessions with their attendance rate
@@ -125,7 +125,7 @@ async def dashboard_part(request: Request) -> DashboardPart:
 
 def fiscal_year_start(today: date) -> date:
     """April 1st of the current 年度."""
-    return date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+    return date(fiscal_year_of(today), 4, 1)
 
 
 async def kpis() -> list[Card]:

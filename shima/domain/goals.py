@@ -57,7 +57,7 @@ from models.survey import SurveyRound
 from shima.db import built_sql, fetch_rows, raw_bool, raw_datetime
 from shima.domain import survey_results
 from shima.domain.profiles import LEADER_TAG
-from shima.timeutil import JST, jst_datetime, now, to_utc
+from shima.timeutil import JST, fiscal_year_of, jst_datetime, now, to_utc
 
 SKILLUP, MIGRANTS, EARNING, SATISFACTION, LEADERS = 1, 2, 3, 4, 5
 NUMBERS = (SKILLUP, MIGRANTS, EARNING, SATISFACTION, LEADERS)
@@ -79,11 +79,6 @@ REIWA_OFFSET = 2018  # 令和 year = western year − 2018 (2025 = 令和7年)
 
 
 # ---------- The plan ----------
-
-
-def fiscal_year_of(day: date) -> int:
-    """The 年度 a day falls in, by its starting (western) year: 2026-03-31 → 2025."""
-    return day.year if day.month >= 4 else day.year - 1
 
 
 @dataclass(frozen=True)

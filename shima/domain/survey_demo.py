@@ -39,10 +39,9 @@ from models.survey import (
     SurveyRound,
 )
 from shima.domain import course_demo, profiles, surveys
-from shima.domain.goals import fiscal_year_of
 from shima.domain.survey_responses import NO, PROFILE_FIELDS, YES, clean, next_question
 from shima.domain.survey_standard import standard_survey
-from shima.timeutil import jst_datetime, now, to_jst, today_jst
+from shima.timeutil import fiscal_year_of, jst_datetime, now, to_jst, today_jst
 
 ROUND_OPENED_DAYS_AGO = 14
 ROUND_OPEN_DAYS_LEFT = 42

@@ -33,7 +33,7 @@ from models.survey import (
     SurveyRound,
 )
 from shima.domain import profiles
-from shima.timeutil import JST, jst_datetime, now
+from shima.timeutil import JST, fiscal_year_of, jst_datetime, now
 
 CHOICES_MAX = 10  # quick replies: choices + 戻る, スキップ and 決定 stay within LINE's 13
 # What the columns and LINE hold: a quick reply's label is at most 20 characters.
@@ -672,7 +672,7 @@ def _next_title(title: str) -> str:
 
 
 def _fiscal_title(day: date) -> str:
-    return f"{day.year if day.month >= 4 else day.year - 1}年度"
+    return f"{fiscal_year_of(day)}年度"
 
 
 async def next_round_spec(survey_id: int) -> RoundSpec:
