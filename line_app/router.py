@@ -38,7 +38,9 @@ class Flow(Protocol):
 class LineArea:
     """What an area gives the LINE side (its part of an entry in shima.areas)."""
 
-    item: MenuItem  # menu label and the typed keywords that start it
+    # Menu label and the typed keywords that start it; None: the area has no menu item of its
+    # own (お知らせの受け取り and データの申請 are reached from マイページ).
+    item: MenuItem | None = None
     flow: Flow | None = None  # None: the area is not built yet and answers 準備中
     mypage: MyPageSection | None = None  # its part of マイページ
     # What a typed 「キャンセル」/「予約をキャンセルしたい」 shows: the bookings with their
@@ -53,8 +55,9 @@ class Router:
     """Sends each event to its flow; built by the worker from the area registry."""
 
     def __init__(self, areas: Sequence[LineArea]) -> None:
-        self.menu = Menu([a.item for a in areas], ready={a.item.flow for a in areas if a.flow})
-        self.flows: dict[str, Flow] = {a.item.flow: a.flow for a in areas if a.flow}
+        items = [a.item for a in areas if a.item]
+        self.menu = Menu(items, ready={a.item.flow for a in areas if a.item and a.flow})
+        self.flows: dict[str, Flow] = {a.item.flow: a.flow for a in areas if a.item and a.flow}
         for area in areas:
             self.flows.update(area.flows)
         self.flows[MYPAGE.flow] = MyPageFlow([a.mypage for a in areas if a.mypage])

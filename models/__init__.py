@@ -13,4 +13,6 @@ MODEL_MODULES = [
     "models.market",
     "models.survey",
     "models.profiles",
+    "models.announcements",
+    "models.privacy",
 ]

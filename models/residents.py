@@ -19,6 +19,13 @@ class Resident(Model):
     unfollowed_at = fields.DatetimeField(null=True)
     # When the notice of what personal data we keep (and why) was shown to them.
     privacy_notice_shown_at = fields.DatetimeField(null=True)
+    # マイページ → お知らせの受け取り: no segment messages (replies to their own actions and
+    # reminders of what they booked still arrive).
+    announcements_opt_out = fields.BooleanField(default=False)
+    announcements_opt_out_at = fields.DatetimeField(null=True)
+    # Erased (個人情報の削除): names and free texts are gone, `line_user_id` is a random
+    # pseudonym ("erased-…"); the row stays so statistics keep counting.
+    erased_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -17,8 +17,10 @@ from admin import throttle
 from admin.chat import demo as chat_demo
 from admin.chat.area import ADMIN as CHAT_ADMIN
 from admin.consult.area import ADMIN as CONSULT_ADMIN
+from admin.announce.area import ADMIN as ANNOUNCE_ADMIN
 from admin.goals.area import ADMIN as GOALS_ADMIN
 from admin.market.area import ADMIN as MARKET_ADMIN
+from admin.privacy.area import ADMIN as PRIVACY_ADMIN
 from admin.programmes.area import ADMIN as PROGRAMMES_ADMIN
 from admin.programmes.area import NEWS_ADMIN
 from admin.registry import AdminArea, AdminAreas
@@ -28,6 +30,7 @@ from line_app.flows import course as course_flow
 from line_app.flows import market as market_flow
 from line_app.flows import news as news_flow
 from line_app.flows import profile as profile_flow
+from line_app.flows import settings as settings_flow
 from line_app.flows import survey as survey_flow
 from line_app.flows.menu import MenuItem
 from line_app.notices import consult as consult_notices
@@ -152,6 +155,25 @@ AREAS: tuple[Area, ...] = (
     ),
     # The plan's five goals, live (shima.domain.goals): admin only.
     Area(key="goals", title="計画の目標", admin=GOALS_ADMIN),
+    # お知らせ配信: segment messages (shima.domain.segments, shima.domain.announcements; sent
+    # in multicast batches by line_app.announcements); residents opt out from マイページ.
+    Area(
+        key="announce",
+        title="お知らせ配信",
+        line=LineArea(flows={"notify": settings_flow.NotifyFlow()}),
+        admin=ANNOUNCE_ADMIN,
+    ),
+    # 個人データ: residents' requests from マイページ, export and erasure
+    # (shima.domain.personal_data), the retention purge.
+    Area(
+        key="privacy",
+        title="個人データ",
+        line=LineArea(
+            mypage=settings_flow.show_settings,
+            flows={"privacy": settings_flow.DataRequestFlow()},
+        ),
+        admin=PRIVACY_ADMIN,
+    ),
 )
 
 

@@ -80,6 +80,12 @@ class Settings:
     # アンケート (shima.domain.survey_responses): a resident who started a survey and has not
     # answered for this many days is reminded once (「続きから」), while the round is open.
     survey_reminder_days: float = 3.0
+    # お知らせ配信 (shima.domain.announcements): a send to more residents than this waits for
+    # an admin's approval.
+    announce_approval_over: int = 300
+    # Stored webhook events and delivered outbox payloads older than this many days are
+    # purged by the worker (shima.domain.retention).
+    retention_days: int = 90
     # Public https address of this app (e.g. https://shima-line.example.jp), for the picture
     # URLs LINE fetches (the thumbnails in an artist's application summary). "" = https:// and
     # the first of allowed_hosts (the simulator: the page's own host, see public_base_url).
@@ -170,6 +176,8 @@ def load_settings(env_file: str | Path | None = None) -> Settings:
         course_open_offer_hours=config("SHIMA_COURSE_OPEN_OFFER_HOURS", cast=float, default=24.0),
         market_offer_hours=config("SHIMA_MARKET_OFFER_HOURS", cast=float, default=48.0),
         survey_reminder_days=config("SHIMA_SURVEY_REMINDER_DAYS", cast=float, default=3.0),
+        announce_approval_over=config("SHIMA_ANNOUNCE_APPROVAL_OVER", cast=int, default=300),
+        retention_days=config("SHIMA_RETENTION_DAYS", cast=int, default=90),
         public_url=str(config("SHIMA_PUBLIC_URL", default="")).strip().rstrip("/"),
         desk_phone=str(config("SHIMA_DESK_PHONE", default="0997-52-1111")),
         desk_open_hour=config("SHIMA_DESK_OPEN_HOUR", cast=int, default=9),

@@ -1,0 +1,1 @@
+"""個人データ: residents' requests (確認・削除), one resident's export (ZIP) and erasure."""

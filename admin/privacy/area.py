@@ -1,0 +1,17 @@
+"""個人データ's part of the admin, as its registry entry (shima.areas) uses it."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from admin.registry import AdminArea, NavItem
+
+
+def routes() -> list[BaseRoute]:
+    return []
+
+
+ADMIN = AdminArea(
+    routes=routes,
+    nav=(NavItem("privacy", "個人データの申請", "/admin/data-requests"),),
+)
