@@ -22,7 +22,7 @@ from models.inbox import InboxEvent
 from models.market import MarketApplication
 from models.outbox import OutboxMessage
 from models.residents import Resident
-from shima.domain import profiles
+from shima.domain import data_requests, profiles
 
 RECENT = 20  # events and messages shown on the detail page
 CHAT_PREVIEW = 5  # the latest chat messages shown there (the whole conversation: チャット)
@@ -144,6 +144,8 @@ async def detail_page(
     )
     thread = await ChatThread.get_or_none(resident_id=resident.id)
     tags = await profiles.tags_of(resident.id)
+    # 個人データ: open requests about their data (the page for them: admin.privacy).
+    open_requests = await data_requests.open_requests(resident.id)
     await audit.record(request, "resident.view", "resident", resident.id)
     return render(
         request,
@@ -165,6 +167,7 @@ async def detail_page(
             "market_applications": market_applications,
             "chat": chat,
             "thread": thread,
+            "open_requests": [data_requests.KIND_LABELS[r.kind] for r in open_requests],
             "event_labels": EVENT_LABELS,
             "status_labels": OUTBOX_STATUS_LABELS,
             "via_labels": SENT_VIA_LABELS,

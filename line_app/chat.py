@@ -25,6 +25,7 @@ from tortoise.expressions import F
 from line_app.client import LineClient
 from line_app.messages import Action, text
 from line_app.notices.chat import media_path
+from line_app.notices.privacy import ERASED_KIND
 from line_app.turn import Turn
 from models.chat import ChatKind, ChatMessage, ChatThread, Direction, Sender
 from models.inbox import InboxEvent
@@ -206,9 +207,10 @@ def _out_entry(message: dict[str, Any]) -> tuple[ChatKind, str, str]:
 
 
 async def record_delivered(rows: Sequence[OutboxMessage]) -> None:
-    """Log what the account delivered on its own (flows' answers, reminders, notices);
-    staff messages (kind "chat") were logged when queued."""
-    rows = [r for r in rows if r.kind != "chat"]
+    """Log what the account delivered on its own (flows' answers, reminders, notices).
+    Staff messages (kind "chat") were logged when queued; an erasure's 「削除が完了しました」
+    (line_app.notices.privacy.ERASED_KIND) goes to a LINE id no resident holds any more."""
+    rows = [r for r in rows if r.kind not in ("chat", ERASED_KIND)]
     if not rows:
         return
     residents = dict(
@@ -254,6 +256,7 @@ async def fill_missing_images(line: LineClient) -> int:
             image_path="",
             line_message_id__not_isnull=True,
             created_at__gte=now() - REFETCH_WITHIN,
+            resident__erased_at__isnull=True,  # erasure clears the ids too; never theirs
         )
         .order_by("-id")
         .limit(REFETCH_BATCH)

@@ -218,7 +218,10 @@ async def finish(events: list[InboxEvent]) -> bool:
 async def fail(event: InboxEvent, error: str, retry_in: float) -> None:
     """The flow raised: retry later, or give up after MAX_ATTEMPTS."""
     give_up = event.attempts >= MAX_ATTEMPTS
-    await InboxEvent.filter(id=event.id, worker_id=event.worker_id).update(
+    # Only while still ours and in hand: an erasure may have closed the event meanwhile.
+    await InboxEvent.filter(
+        id=event.id, worker_id=event.worker_id, status=InboxStatus.PROCESSING
+    ).update(
         status=InboxStatus.FAILED if give_up else InboxStatus.PENDING,
         lease_until=None if give_up else now() + timedelta(seconds=retry_in),
         last_error=error[:2000],

@@ -30,6 +30,7 @@ from tortoise.expressions import F, Q
 from line_app import claims
 from line_app.client import LineClient, Outcome, SendResult
 from models.outbox import OutboxMessage, OutboxStatus
+from models.residents import PSEUDONYM_PREFIX, is_pseudonym
 from shima.settings import Settings
 from shima.timeutil import now
 
@@ -89,7 +90,12 @@ def build_rows(
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
 ) -> list[OutboxMessage]:
-    """Unsaved outbox rows for `messages` (five to a row; the first row may reply)."""
+    """Unsaved outbox rows for `messages` (five to a row; the first row may reply). None for
+    an erased resident's pseudonym: it is no LINE id, and whatever still wants to reach them
+    (a job's reminder, a follow-up) must not (the one place every queued message passes)."""
+    if is_pseudonym(line_user_id):
+        log.info("%s messages for an erased resident not queued", len(messages))
+        return []
     at = not_before or now()
     rows = []
     for index in range(0, len(messages), MAX_MESSAGES_PER_REQUEST):
@@ -285,18 +291,23 @@ async def release(worker_prefix: str) -> int:
 async def requeue_dead(message_id: int) -> bool:
     """Staff: send an undelivered (or 配信状況不明) message again, by push (its reply token is
     long gone). A new retry key: the staff member chose to send it, even if LINE may have
-    taken an earlier push (whose key would only answer 409)."""
-    updated = await OutboxMessage.filter(id=message_id, status__in=FOR_STAFF).update(
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now(),
-        reply_token=None,
-        reply_attempted_at=None,
-        push_outcome_unknown=False,
-        failing_since=None,
-        retry_key=str(uuid.uuid4()),
-        lease_until=None,
-        last_error=None,
+    taken an earlier push (whose key would only answer 409). Never a row whose address is an
+    erased resident's pseudonym."""
+    updated = (
+        await OutboxMessage.filter(id=message_id, status__in=FOR_STAFF)
+        .exclude(line_user_id__startswith=PSEUDONYM_PREFIX)
+        .update(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now(),
+            reply_token=None,
+            reply_attempted_at=None,
+            push_outcome_unknown=False,
+            failing_since=None,
+            retry_key=str(uuid.uuid4()),
+            lease_until=None,
+            last_error=None,
+        )
     )
     return updated == 1
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from line_app.client import LineClient
 from models.inbox import InboxEvent
-from models.residents import Resident
+from models.residents import Resident, is_pseudonym
 from shima.timeutil import now
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ RECHECK_AFTER = timedelta(hours=6)  # a resident LINE gave no name for is asked 
 
 
 async def _name(line: LineClient, user_id: str, timeout: float) -> str | None:
+    if is_pseudonym(user_id):
+        return None  # an erased resident: LINE is never asked about them again
     try:
         return await asyncio.wait_for(line.display_name(user_id), timeout)
     except TimeoutError:
@@ -47,12 +49,12 @@ async def names_for_batch(events: Sequence[InboxEvent], line: LineClient) -> lis
 
 
 async def fill_missing(line: LineClient) -> int:
-    """Look up names of following residents who have none (a few per round, concurrently);
-    returns how many names were filled. Each resident is asked again only after
-    RECHECK_AFTER, so one LINE cannot answer for keeps the others moving."""
+    """Look up names of following residents who have none (a few per round, concurrently;
+    never an erased resident's); returns how many names were filled. Each resident is asked
+    again only after RECHECK_AFTER, so one LINE cannot answer for keeps the others moving."""
     current = now()
     due = (
-        await Resident.filter(is_following=True, display_name="")
+        await Resident.filter(is_following=True, display_name="", erased_at__isnull=True)
         .filter(name_checked_at__isnull=True)
         .order_by("id")
         .limit(FILL_BATCH)
@@ -60,7 +62,10 @@ async def fill_missing(line: LineClient) -> int:
     if len(due) < FILL_BATCH:
         due += (
             await Resident.filter(
-                is_following=True, display_name="", name_checked_at__lt=current - RECHECK_AFTER
+                is_following=True,
+                display_name="",
+                erased_at__isnull=True,
+                name_checked_at__lt=current - RECHECK_AFTER,
             )
             .order_by("name_checked_at")
             .limit(FILL_BATCH - len(due))

@@ -5,6 +5,15 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+# An erased resident's `line_user_id` is this prefix and random hex
+# (shima.domain.personal_data): no LINE id starts with it (LINE's are "U" + 32 hex digits), so
+# nothing is ever sent to it or asked of LINE about it (line_app.outbox, line_app.profiles).
+PSEUDONYM_PREFIX = "erased-"
+
+
+def is_pseudonym(line_user_id: str) -> bool:
+    return line_user_id.startswith(PSEUDONYM_PREFIX)
+
 
 class Resident(Model):
     id = fields.IntField(primary_key=True)

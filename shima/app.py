@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, *, init_db: bool = True) -> Sta
     app.add_middleware(WebhookFirst)  # added last: runs first (see line_app.webhook)
     app.state.settings = settings
     app.state.admin_areas = admin_areas  # nav, audit labels, dashboard parts (admin.registry)
+    # Each part of a resident's data, for the admin's export and erasure (個人データ).
+    app.state.personal_data = registry.personal_data()
     app.state.fake_line = fake_line
     app.state.worker = None
     return app

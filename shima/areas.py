@@ -1,6 +1,6 @@
 """The area registry: every area of the product declares itself here, once — its LINE flow and
 keywords, its admin pages and nav entry, audit labels, dashboard part, demo data, scheduled
-jobs, its part of マイページ and (later) of a resident's export and erasure.
+jobs, its part of マイページ and of a resident's export and erasure.
 
 The app factory, the LINE router, the admin (nav, audit page, dashboard), the worker and
 `shima seed-demo` read AREAS; nothing registers itself by being imported. An area whose
@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from admin import throttle
+from admin.announce.area import ADMIN as ANNOUNCE_ADMIN
 from admin.chat import demo as chat_demo
 from admin.chat.area import ADMIN as CHAT_ADMIN
 from admin.consult.area import ADMIN as CONSULT_ADMIN
-from admin.announce.area import ADMIN as ANNOUNCE_ADMIN
 from admin.goals.area import ADMIN as GOALS_ADMIN
 from admin.market.area import ADMIN as MARKET_ADMIN
 from admin.privacy.area import ADMIN as PRIVACY_ADMIN
@@ -36,12 +35,20 @@ from line_app.flows.menu import MenuItem
 from line_app.notices import consult as consult_notices
 from line_app.notices import course as course_notices
 from line_app.notices import market as market_notices
+from line_app.notices import privacy as privacy_notices
 from line_app.notices import survey as survey_notices
 from line_app.router import LineArea, Router
-from models.residents import Resident
-from shima.domain import course_demo, market_demo, survey_demo
+from shima.domain import announce_demo, course_demo, market_demo, retention, survey_demo
 from shima.domain import market as market_rules
 from shima.domain import slots as consult_slots
+from shima.domain.personal_data import EraseHook, ExportHook, Part
+from shima.domain.personal_data import announce as announce_data
+from shima.domain.personal_data import chat as chat_data
+from shima.domain.personal_data import consult as consult_data
+from shima.domain.personal_data import course as course_data
+from shima.domain.personal_data import market as market_data
+from shima.domain.personal_data import platform as platform_data
+from shima.domain.personal_data import survey as survey_data
 from shima.settings import Settings
 
 
@@ -63,9 +70,10 @@ class Area:
     # Creates what is missing (idempotent) and returns a short Japanese summary ("" if none).
     seed_demo: Callable[[], Awaitable[str]] | None = None
     jobs: tuple[Job, ...] = ()
-    # Hooks for data rights (not wired yet): what the area holds of a resident, and erasing it.
-    export: Callable[[Resident], Awaitable[dict[str, Any]]] | None = None
-    erase: Callable[[Resident], Awaitable[None]] | None = None
+    # Data rights (shima.domain.personal_data): the tables the area holds about a resident,
+    # and anonymising them (raising ErasureBlocked for what staff must cancel first).
+    export: ExportHook | None = None
+    erase: EraseHook | None = None
 
 
 AREAS: tuple[Area, ...] = (
@@ -81,10 +89,19 @@ AREAS: tuple[Area, ...] = (
         admin=CONSULT_ADMIN,
         seed_demo=consult_slots.seed_demo,
         jobs=(Job("consult.reminders", consult_notices.queue_due_reminders),),
+        export=consult_data.export,
+        erase=consult_data.erase,
     ),
     # 個別チャット: the admin's side; its LINE side (logging, the hand-over to the desk) is
     # line_app.chat, called by the router for messages no flow takes.
-    Area(key="chat", title="チャット", admin=CHAT_ADMIN, seed_demo=chat_demo.seed_demo),
+    Area(
+        key="chat",
+        title="チャット",
+        admin=CHAT_ADMIN,
+        seed_demo=chat_demo.seed_demo,
+        export=chat_data.export,
+        erase=chat_data.erase,
+    ),
     Area(
         key="course",
         title="寺子屋・交流会",
@@ -106,6 +123,8 @@ AREAS: tuple[Area, ...] = (
             Job("course.reminders", course_notices.queue_due_reminders),
             Job("course.followups", course_notices.queue_due_followups),
         ),
+        export=course_data.export,
+        erase=course_data.erase,
     ),
     Area(
         key="market",
@@ -126,6 +145,8 @@ AREAS: tuple[Area, ...] = (
             Job("market.offers", market_notices.run_offers),
             Job("market.photos.prune", market_rules.prune_photos),
         ),
+        export=market_data.export,
+        erase=market_data.erase,
     ),
     # 満足度アンケート: answering in LINE (line_app.flows.survey), マイページ's part with
     # プロフィール, the one 「続きから」 reminder.
@@ -141,6 +162,8 @@ AREAS: tuple[Area, ...] = (
         admin=SURVEYS_ADMIN,
         seed_demo=survey_demo.seed_demo,
         jobs=(Job("survey.reminders", survey_notices.queue_due_reminders),),
+        export=survey_data.export,  # the survey's answers, the profile and tags
+        erase=survey_data.erase,
     ),
     Area(
         key="news",
@@ -162,6 +185,9 @@ AREAS: tuple[Area, ...] = (
         title="お知らせ配信",
         line=LineArea(flows={"notify": settings_flow.NotifyFlow()}),
         admin=ANNOUNCE_ADMIN,
+        seed_demo=announce_demo.seed_demo,  # after survey_demo: it writes to its residents
+        export=announce_data.export,
+        erase=announce_data.erase,
     ),
     # 個人データ: residents' requests from マイページ, export and erasure
     # (shima.domain.personal_data), the retention purge.
@@ -173,6 +199,10 @@ AREAS: tuple[Area, ...] = (
             flows={"privacy": settings_flow.DataRequestFlow()},
         ),
         admin=PRIVACY_ADMIN,
+        jobs=(
+            Job("privacy.retention", retention.purge),
+            Job("privacy.scrub_notices", privacy_notices.scrub_notices),
+        ),
     ),
 )
 
@@ -193,6 +223,17 @@ PLATFORM_JOBS: tuple[Job, ...] = (Job("staff.login_attempts.prune", throttle.pru
 
 def jobs(areas: Sequence[Area] = AREAS) -> list[Job]:
     return [*PLATFORM_JOBS, *(job for a in areas for job in a.jobs)]
+
+
+# The platform's own tables about a resident (resident row, webhook events, outbox, state,
+# audit, data requests): after the areas' parts, with them in the export and the erasure.
+PLATFORM_PERSONAL_DATA: Part = platform_data.PART
+
+
+def personal_data(areas: Sequence[Area] = AREAS) -> tuple[Part, ...]:
+    """Every part of a resident's data (app.state.personal_data, read by the admin)."""
+    parts = [Part(a.key, a.export, a.erase) for a in areas if a.export and a.erase]
+    return (*parts, PLATFORM_PERSONAL_DATA)
 
 
 async def seed_demo(areas: Sequence[Area] = AREAS) -> list[str]:

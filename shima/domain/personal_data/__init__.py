@@ -6,17 +6,32 @@ attendance an attendance, so the plan's goals do not move).
 Each area gives its part in the registry (shima.areas: `Area.export`, `Area.erase`); the
 platform's own tables (residents, webhook events, outbox, conversation state, audit, data
 requests) are `platform.PART`. The admin reaches them through `app.state.personal_data`.
+
+A part's `erase(e)` first checks what must wait (upcoming bookings, applications staff still
+handle) and raises ErasureBlocked before changing anything; with `e.check_only` it stops
+there (`blockers`, the confirmation page). `erase` below runs every part's check, then every
+part, in one transaction: blocked anywhere, nothing changes. Files on disk (chat pictures)
+are only listed by the parts and deleted once the database has committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+import logging
+import secrets
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
-from models.residents import Resident
+from models.residents import PSEUDONYM_PREFIX, Resident, is_pseudonym
+from shima.domain.personal_data import archive
+from shima.timeutil import now
+
+log = logging.getLogger("shima.personal_data")
 
 
 @dataclass
@@ -28,6 +43,9 @@ class ExportTable:
     rows: list[dict[str, Any]]
     # Further files that belong to these rows (photos): name in the ZIP → bytes.
     files: dict[str, bytes] = field(default_factory=dict)
+    # The header, so a table with no rows still says what it would hold.
+    columns: tuple[str, ...] = ()
+    about: str = ""  # one line for はじめにお読みください.txt
 
 
 class ErasureBlocked(Exception):
@@ -47,6 +65,11 @@ class Erasure:
     resident: Resident
     line_user_id: str  # the real one, for tables that store LINE ids as text
     pseudonym: str
+    # Only check what blocks the erasure (raise ErasureBlocked), change nothing.
+    check_only: bool = False
+    # Files the parts want gone (chat pictures): deleted after the transaction commits, so
+    # a rolled-back erasure never loses a file.
+    files: list[Path] = field(default_factory=list)
 
 
 ExportHook = Callable[[Resident], Awaitable[list[ExportTable]]]
@@ -58,3 +81,81 @@ class Part:
     key: str
     export: ExportHook
     erase: EraseHook
+
+
+def new_pseudonym() -> str:
+    return PSEUDONYM_PREFIX + secrets.token_hex(8)
+
+
+def _folded(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def name_confirms(resident: Resident, typed: str) -> bool:
+    """Staff typed the resident's label (str(resident): the LINE name, or 「利用者 #12」) to
+    confirm the erasure; width and spaces do not matter."""
+    wanted = _folded(str(resident))
+    return bool(wanted) and _folded(typed) == wanted
+
+
+async def export_zip(
+    resident: Resident, parts: Sequence[Part], *, labels: Mapping[str, str] | None = None
+) -> bytes:
+    """The ZIP of everything the parts hold about the resident: per table a CSV (UTF-8 with
+    BOM, for Excel) and a JSON file, photos in a folder, and はじめにお読みください.txt.
+    `labels`: the admin's audit vocabulary (action and target type → Japanese) for the
+    audit table's 操作 and 対象 columns."""
+    tables = [table for part in parts for table in await part.export(resident)]
+    return archive.build(str(resident), tables, made_at=now(), labels=labels or {})
+
+
+async def _reasons(erasure: Erasure, parts: Sequence[Part]) -> list[str]:
+    checking = replace(erasure, check_only=True, files=[])
+    reasons: list[str] = []
+    for part in parts:
+        try:
+            await part.erase(checking)
+        except ErasureBlocked as blocked:
+            reasons.extend(blocked.reasons)
+    return reasons
+
+
+async def blockers(resident: Resident, parts: Sequence[Part]) -> list[str]:
+    """What staff must cancel first (Japanese, one line each; empty: it can be erased)."""
+    return await _reasons(Erasure(resident, resident.line_user_id, "", True), parts)
+
+
+async def erase(resident: Resident, parts: Sequence[Part]) -> None:
+    """Anonymise everything the parts hold about the resident, in one transaction (inside
+    the caller's, if any). ErasureBlocked (every reason) when something must wait: nothing
+    changed. The `resident` object passed in is left as it was — it still holds the real
+    LINE id, for the notice the caller queues next (line_app.notices.privacy); the row holds
+    the pseudonym. Erasing an erased resident again keeps their pseudonym. The chat's
+    picture files go when this transaction ends (inside a caller's: before it commits)."""
+    async with in_transaction():
+        row = await Resident.filter(id=resident.id).select_for_update().first()
+        if row is None:
+            raise ErasureBlocked(["この利用者は見つかりません"])
+        real = row.line_user_id
+        pseudonym = real if is_pseudonym(real) else new_pseudonym()
+        erasure = Erasure(row, real, pseudonym)
+        reasons = await _reasons(erasure, parts)
+        if reasons:
+            raise ErasureBlocked(reasons)
+        for part in parts:
+            await part.erase(erasure)
+    removed = _delete(erasure.files)
+    log.info("resident %s erased (%s files removed)", resident.id, removed)
+
+
+def _delete(paths: Sequence[Path]) -> int:
+    removed = 0
+    for path in dict.fromkeys(paths):
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # the file stays; the database no longer points to it
+            log.warning("a file of an erased resident could not be removed: %s", type(exc).__name__)
+    return removed
