@@ -49,6 +49,9 @@ class LineArea:
     # Further flows the area owns that are not menu items, reached by postback only
     # (`flow=<name>`), e.g. プロフィール from マイページ.
     flows: Mapping[str, Flow] = field(default_factory=dict)
+    # Whole typed messages that act like a button: phrase → postback data (「配信停止」 →
+    # "flow=notify"); matched after intents.normalize, before the areas' keywords.
+    phrases: Mapping[str, str] = field(default_factory=dict)
 
 
 class Router:
@@ -62,6 +65,9 @@ class Router:
             self.flows.update(area.flows)
         self.flows[MYPAGE.flow] = MyPageFlow([a.mypage for a in areas if a.mypage])
         self.cancel_sections = [a.cancel_booking for a in areas if a.cancel_booking]
+        self.phrases = {
+            intents.normalize(phrase): data for a in areas for phrase, data in a.phrases.items()
+        }
 
     async def handle(self, turn: Turn) -> None:
         kind = turn.event.event_type
@@ -152,6 +158,10 @@ class Router:
             await state.clear(turn.user_id)
             await self._intent(turn, intents.Match(leave), stopped=True)
             return
+        phrase = self.phrases.get(intents.normalize(typed))
+        if phrase is not None:
+            await self._dispatch(turn, phrase, None)
+            return
         match = intents.classify(typed, self.menu.items, first=MYPAGE.flow)
         if match is None:
             await chat.hand_over(turn, self.menu.ready_actions())  # no flow takes it: to the desk
@@ -178,6 +188,10 @@ class Router:
         await state.clear(turn.user_id)
         if index is not None:
             await self._dispatch(turn, str(buttons[index].get("data", "")), None)
+            return
+        phrase = self.phrases.get(intents.normalize(typed))
+        if phrase is not None:
+            await self._dispatch(turn, phrase, None)
             return
         match = intents.classify(typed, self.menu.items, first=MYPAGE.flow)
         if match is not None and intents.leaves_buttons(match):

@@ -38,7 +38,14 @@ from line_app.notices import market as market_notices
 from line_app.notices import privacy as privacy_notices
 from line_app.notices import survey as survey_notices
 from line_app.router import LineArea, Router
-from shima.domain import announce_demo, course_demo, market_demo, retention, survey_demo
+from shima.domain import (
+    announce_demo,
+    course_demo,
+    data_requests,
+    market_demo,
+    retention,
+    survey_demo,
+)
 from shima.domain import market as market_rules
 from shima.domain import slots as consult_slots
 from shima.domain.personal_data import EraseHook, ExportHook, Part
@@ -183,7 +190,10 @@ AREAS: tuple[Area, ...] = (
     Area(
         key="announce",
         title="お知らせ配信",
-        line=LineArea(flows={"notify": settings_flow.NotifyFlow()}),
+        line=LineArea(
+            flows={"notify": settings_flow.NotifyFlow()},
+            phrases=dict.fromkeys(settings_flow.NOTIFY_PHRASES, "flow=notify"),
+        ),
         admin=ANNOUNCE_ADMIN,
         seed_demo=announce_demo.seed_demo,  # after survey_demo: it writes to its residents
         export=announce_data.export,
@@ -197,8 +207,10 @@ AREAS: tuple[Area, ...] = (
         line=LineArea(
             mypage=settings_flow.show_settings,
             flows={"privacy": settings_flow.DataRequestFlow()},
+            phrases=dict.fromkeys(settings_flow.SETTINGS_PHRASES, "flow=privacy&step=settings"),
         ),
         admin=PRIVACY_ADMIN,
+        seed_demo=data_requests.seed_demo,
         jobs=(
             Job("privacy.retention", retention.purge),
             Job("privacy.scrub_notices", privacy_notices.scrub_notices),

@@ -68,7 +68,8 @@ NAME_MISSING = "確認のため、利用者のお名前を入力してくださ�
 # What the confirmation page says erasure does (shima.domain.personal_data does it).
 ANONYMISED = (
     "LINE の表示名と LINE ユーザー ID（ランダムな仮の ID に置き換えます）",
-    "プロフィール（お仕事・スキル、子育て、移住、お住まいの地区など）とタグ",
+    "プロフィールの職種（その他の内容）・お住まいの地区・年収の目安と、スタッフが付けたタグ"
+    "（コミュニティリーダーを除く）",
     "相談予約の相談メモ・電話番号、寺子屋・交流会の託児のお子さまの年齢など、入力された文章",
     "ハンドメイドマーケットの出店者名・販売するもの・URL・作品の写真・審査のメモ",
     "アンケートの自由記述の回答",
@@ -77,6 +78,9 @@ ANONYMISED = (
 KEPT = (
     "予約・申込み・出席・出店・アンケート回答の記録そのもの（日時と件数）。"
     "統計と計画の目標の数字は変わりません",
+    # shima.domain.personal_data.survey keeps what the goals count (ERASED_FIELDS aside).
+    "計画の目標に数えるプロフィールの項目（職種・スキル、子育て、副業、フリーランスの収入、"
+    "地元／移住と移住した年）と「コミュニティリーダー」のタグ。どなたのものか分からない形で残ります",
     "監査ログ（誰がいつ削除したか。削除した内容は記録しません）",
     "個人データの申請の記録（申請日と対応日）",
 )
@@ -185,6 +189,11 @@ async def resident_data(request: Request) -> Response:
             "resident": found,
             "rows": rows,
             "erased_by": erased_by,
+            # An export asked for: the export is the next step, so it is the page's primary.
+            "open_export": any(
+                r.request.kind == RequestKind.EXPORT and r.request.status == RequestStatus.OPEN
+                for r in rows
+            ),
             "notice_status": NOTICE_STATUS[notice.status if notice else None],
             "outcome": flash(request, OUTCOMES),
             "response_days": rules.RESPONSE_DAYS,
@@ -229,6 +238,7 @@ def _erase_page(
     blockers: list[str],
     *,
     errors: list[str] | None = None,
+    name_error: str = "",
     typed: str = "",
     pending_export: bool = False,
     status_code: int = 200,
@@ -242,6 +252,7 @@ def _erase_page(
             "blockers": blockers,
             "blocker_links": BLOCKER_LINKS,
             "errors": errors or [],
+            "name_error": name_error,  # said at the field, which takes the focus
             "typed": typed,
             "anonymised": ANONYMISED,
             "kept": KEPT,
@@ -276,7 +287,7 @@ async def erase(request: Request) -> Response:
             request,
             found,
             blockers,
-            errors=[NAME_MISMATCH if typed else NAME_MISSING],
+            name_error=NAME_MISMATCH if typed else NAME_MISSING,
             typed=typed_text(form, "name")[:NAME_MAX],
             pending_export=pending_export,
             status_code=400,

@@ -14,7 +14,8 @@ DataRequestFlow (`flow=privacy`): what 確認 and 削除 mean → `step=pick&k=e
 confirm whose 申請する (`step=ok&k=&t=<ms shown>`) makes the request. The rules are
 shima.domain.data_requests': one open request per kind (asked again: 「○月○日に申請済みです」),
 and a confirm used already — a double tap, or tapped again after staff handled the request —
-makes nothing (`Stale`). Redelivered events never reach here twice (the inbox dedupes them).
+makes nothing (`Stale`); so does a confirm shown before the resident's row existed (shown to
+the resident erased since). Redelivered events never reach here twice (the inbox dedupes them).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from line_app.messages import (
     postback_data,
     text,
 )
+from line_app.notices.privacy import DESK  # where a copy is handed over
 from line_app.outbox import MAX_MESSAGES_PER_REQUEST
 from line_app.turn import Turn
 from models.conversation import ConversationState
@@ -44,6 +46,23 @@ from shima.domain import data_requests as rules
 from shima.timeutil import format_date_ja, now
 
 NOTIFY, PRIVACY = "notify", "privacy"
+# What residents type to reach these without マイページ (whole messages; intents.normalize
+# folds width, kana and case). 「お知らせ」 alone stays the news list's keyword.
+NOTIFY_PHRASES = (
+    "配信停止",
+    "配信を停止",
+    "お知らせ停止",
+    "お知らせを停止",
+    "お知らせ不要",
+    "お知らせはいらない",
+    "通知オフ",
+    "通知停止",
+    "お知らせの受け取り",
+    "お知らせ設定",
+    "配信再開",
+    "お知らせ再開",
+)
+SETTINGS_PHRASES = ("設定", "せってい", "個人情報", "データの削除", "データ削除")
 ON, OFF = "on", "off"
 # The same button tapped again this soon after is a double tap: answered once.
 DOUBLE_TAP = timedelta(seconds=5)
@@ -54,11 +73,12 @@ RECEIVING = {False: "受け取る", True: "受け取らない"}  # by Resident.a
 WHAT_ANNOUNCEMENTS_ARE = (
     "窓口から、寺子屋・交流会やマーケットの募集、イベントなどのお知らせをお送りしています。"
 )
+# 「前日のお知らせ」 would read as one of the お知らせ just turned off: it is the リマインダー.
 STILL_ARRIVE = (
-    "「受け取らない」にしても、ご自身のご予約・お申し込みへのお返事や、"
-    "前日のお知らせ（リマインダー）、窓口からの個別のご連絡は、これまでどおり届きます。"
+    "受け取らない設定でも、ご自身のご予約・お申し込みへのお返事や前日のリマインダー、"
+    "窓口からの個別のご連絡は、これまでどおり届きます。"
 )
-PROMISE = f"窓口の職員が確認し、{rules.RESPONSE_DAYS}日以内に対応して、このLINEでお知らせします。"
+PROMISE = f"窓口の担当者が確認し、{rules.RESPONSE_DAYS}日以内に対応して、このLINEでお知らせします。"
 KINDS_SHOWN = {RequestKind.EXPORT: "データの確認", RequestKind.ERASURE: "データの削除"}
 
 
@@ -84,8 +104,9 @@ def _closing() -> list[Action]:
 def settings_card(resident: Resident, pending: list[DataRequest]) -> Message:
     rows = [parts.row("お知らせ", RECEIVING[resident.announcements_opt_out])]
     for request in pending:
+        # Two lines: 「データの確認（12月4日(金)）」 broke inside its brackets on a phone.
         rows.append(
-            parts.row("申請中", f"{KINDS_SHOWN[request.kind]}（{_day(request.requested_at)}）")
+            parts.row("申請中", f"{KINDS_SHOWN[request.kind]}\n{_day(request.requested_at)}に申請")
         )
     buttons = [
         postback("お知らせの受け取り", _notify(), "お知らせの受け取り"),
@@ -96,8 +117,8 @@ def settings_card(resident: Resident, pending: list[DataRequest]) -> Message:
         parts.SEA,
         rows,
         buttons,
-        footnote="お知らせの受け取りは、いつでも変えられます。お預かりしている情報の写しや、"
-        "削除を申し込むこともできます。",
+        footnote="お知らせの受け取りは、いつでも変えられます。お預かりしている情報の写しの"
+        "お渡しや削除も申請できます。",
         primary=False,  # neither setting should invite a tap
     )
     return flex("設定（お知らせの受け取り・データの確認と削除）", bubble, [parts.menu_action()])
@@ -167,7 +188,7 @@ async def show_notify(turn: Turn, lead: str = "") -> None:
     ]
     body = (
         (lead + "\n\n" if lead else "")
-        + f"お知らせの受け取り\n現在: {RECEIVING[opted_out]}\n\n"
+        + f"お知らせの受け取り\n現在の設定：{RECEIVING[opted_out]}\n\n"
         + WHAT_ANNOUNCEMENTS_ARE
         + "\n"
         + STILL_ARRIVE
@@ -203,10 +224,10 @@ async def set_notify(turn: Turn, value: str) -> None:
     if opt_out:
         words = (
             "お知らせの受け取りを停止しました。\n"
-            "これからは、窓口からのイベントや募集などのお知らせはお送りしません。\n"
-            "ご自身のご予約・お申し込みへのお返事や、前日のお知らせ（リマインダー）、"
+            "ご自身のご予約・お申し込みへのお返事や前日のリマインダー、"
             "窓口からの個別のご連絡は、これまでどおり届きます。\n"
-            "また受け取るときは、マイページの「設定」から「受け取る」にしてください。"
+            "寺子屋・交流会の予定などは、メニューの「イベント・お知らせ」でいつでもご覧いただけます。"
+            "また受け取るときは、マイページの「設定」からどうぞ。"
         )
     else:
         words = (
@@ -216,11 +237,15 @@ async def set_notify(turn: Turn, value: str) -> None:
     turn.reply(text(words, [_switch_back(opt_out), *_closing()]))
 
 
+SWITCH_BACK = {True: "受け取りを再開", False: "受け取りを停止"}  # by the opt-out just set
+
+
 def _switch_back(opt_out: bool) -> Action:
     """The way back to the other choice (it says what it sets, so an old one stays right)."""
     value = ON if opt_out else OFF
-    label = f"{RECEIVING[not opt_out]}にする"
-    return postback(label, _notify("set", v=value), f"お知らせを{RECEIVING[not opt_out]}")
+    return postback(
+        SWITCH_BACK[opt_out], _notify("set", v=value), f"お知らせを{RECEIVING[not opt_out]}"
+    )
 
 
 class NotifyFlow:
@@ -247,12 +272,12 @@ EXPLAINED = (
     "\n"
     "■ データの確認\n"
     "お預かりしている情報（プロフィール、ご予約・お申し込みと出欠、アンケートの回答、"
-    "このトークのやりとりなど）の写しをお作りし、窓口でお渡しします。\n"
+    f"このトークのやりとりなど）の写しをお作りし、{DESK}でお渡しします。\n"
     "\n"
     "■ データの削除\n"
     "お名前やLINEのID、ご入力いただいた内容、写真などを消して、あなたと分からない形にします"
     "（匿名化）。参加人数などの統計の数字は残ります。"
-    "これからのご予約・お申し込みがあるときは、先にキャンセルしていただきます。"
+    "これからのご予約・お申し込みがあるときは、先にキャンセルが必要です。"
     "削除のあとも、このLINEはこれまでどおりお使いいただけます。\n"
     "\n" + PROMISE
 )
@@ -262,14 +287,25 @@ CONFIRM_WORDS = {
     RequestKind.ERASURE: "「データの削除」を申請しますか？\n"
     "お名前や入力内容などを消して、あなたと分からない形にします。元には戻せません。",
 }
+# After 「受け付けました」 and the promise (which says the LINE notice already).
 ACCEPTED = {
-    RequestKind.EXPORT: "写しの準備ができましたら、このLINEでお知らせします。"
-    "窓口でお渡ししますので、ご本人と確認できるもの（運転免許証、マイナンバーカードなど）を"
-    "お持ちください。",
-    RequestKind.ERASURE: "削除が終わりましたら、このLINEでお知らせします。"
-    "これからのご予約・お申し込みがあるときは、キャンセルについて窓口からご連絡することが"
-    "あります。",
+    RequestKind.EXPORT: f"写しは、{DESK}でお渡しします。お受け取りの際は、ご本人と確認できるもの"
+    "（運転免許証、マイナンバーカードなど）をお持ちください。",
+    RequestKind.ERASURE: "これからのご予約・お申し込みがあるときは、キャンセルについて"
+    "窓口からご連絡することがあります。",
 }
+
+
+def _named(kind: RequestKind) -> str:
+    return f"「{KINDS_SHOWN[kind]}」"
+
+
+def _promise_by(request: DataRequest) -> str:
+    """PROMISE with the day it falls due: 「14日以内」 alone leaves 「いつから？」."""
+    return (
+        f"窓口の担当者が確認し、{rules.RESPONSE_DAYS}日以内（{_day(rules.due_by(request))}まで）"
+        "に対応して、このLINEでお知らせします。"
+    )
 
 
 async def show_requests(turn: Turn, lead: str = "") -> None:
@@ -288,10 +324,15 @@ async def show_requests(turn: Turn, lead: str = "") -> None:
 
 
 def _already(request: DataRequest) -> Message:
+    if rules.overdue(request):  # the promised day has passed: no date in the past
+        wait = "お待たせしていて申し訳ありません。対応が済みしだい、このLINEでお知らせします。"
+    else:
+        wait = (
+            f"{_day(rules.due_by(request))}までに対応して、このLINEでお知らせします。"
+            "もうしばらくお待ちください。"
+        )
     return text(
-        f"{KINDS_SHOWN[request.kind]}は、{_day(request.requested_at)}に申請済みです。\n"
-        + PROMISE
-        + "\nもうしばらくお待ちください。",
+        f"{_named(request.kind)}は、{_day(request.requested_at)}に申請済みです。\n{wait}",
         _closing(),
     )
 
@@ -329,8 +370,15 @@ async def ask_confirm(turn: Turn, kind: RequestKind | None) -> None:
     )
 
 
+def _before_joining(resident: Resident, shown_at: datetime) -> bool:
+    """A confirm shown before this resident's row existed was shown to the resident erased
+    before (the same LINE user, whose old row now holds a pseudonym): it asks nothing of the
+    newcomer."""
+    return shown_at < resident.created_at - CLOCK_SKEW
+
+
 async def make_request(turn: Turn, kind: RequestKind | None, shown_at: datetime | None) -> None:
-    if kind is None or shown_at is None:
+    if kind is None or shown_at is None or _before_joining(turn.resident, shown_at):
         await show_requests(turn, STALE)
         return
     try:
@@ -343,8 +391,8 @@ async def make_request(turn: Turn, kind: RequestKind | None, shown_at: datetime 
         return
     turn.reply(
         text(
-            f"{KINDS_SHOWN[kind]}の申請を受け付けました（{_day(request.requested_at)}）。\n"
-            + PROMISE
+            f"{_named(kind)}の申請を受け付けました（{_day(request.requested_at)}）。\n"
+            + _promise_by(request)
             + "\n"
             + ACCEPTED[kind],
             _closing(),
@@ -407,8 +455,8 @@ def _closed(request: DataRequest) -> Message:
     """The answer to a button of a request that is closed since."""
     how = "対応が済んでいます" if request.status == RequestStatus.DONE else "取り下げになっています"
     return text(
-        f"この申請（{KINDS_SHOWN[request.kind]}、{_day(request.requested_at)}に申請）は、"
-        f"{how}。\nあらためて申請するときは、マイページの「設定」から"
+        f"{_day(request.requested_at)}にいただいた{_named(request.kind)}の申請は、{how}。\n"
+        "あらためて申請するときは、マイページの「設定」から"
         "「データの確認・削除の申請」を選んでください。",
         _closing(),
     )

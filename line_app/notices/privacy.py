@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from line_app import outbox
 from line_app.flows import card_parts as parts
+from line_app.flows.consult_cards import CENTRE
 from line_app.messages import Message, text
 from models.outbox import OutboxMessage, OutboxStatus
 from models.privacy import DataRequest, RequestKind
@@ -31,6 +32,7 @@ FINISHED = (OutboxStatus.SENT, OutboxStatus.DEAD, OutboxStatus.UNKNOWN, OutboxSt
 # A scrubbed row can never be resent (its address is gone): it leaves the undelivered list.
 UNSENDABLE = (OutboxStatus.DEAD, OutboxStatus.UNKNOWN)
 SCRUB_BATCH = 200
+DESK = f"{CENTRE} の窓口"  # where a copy is handed over
 
 
 def dedupe_key(request: DataRequest) -> str:
@@ -42,22 +44,27 @@ def _asked_on(request: DataRequest) -> str:
 
 
 def export_message(request: DataRequest) -> Message:
+    # Staff may close the request when the copy is ready or once it is handed over: the
+    # last line answers the resident who has it already.
     return text(
         f"{_asked_on(request)}「データの確認」について、お預かりしている情報の写しの"
         "準備ができました。\n"
-        "まだお受け取りでない場合は、窓口でお渡しします。ご本人と確認できるもの"
-        "（運転免許証、マイナンバーカードなど）をお持ちのうえ、お越しください。",
+        f"{DESK}でお渡ししますので、ご本人と確認できるもの"
+        "（運転免許証、マイナンバーカードなど）をお持ちのうえ、お越しください。\n"
+        "すでにお受け取りの場合は、お越しいただく必要はありません。",
         [parts.mypage_action(), parts.menu_action()],
     )
 
 
 def erased_message(request: DataRequest, *, asked: bool) -> Message:
-    lead = f"{_asked_on(request)}" if asked else "ご依頼の"
+    lead = f"{_asked_on(request)}" if asked else "ご依頼いただいた"
+    # The account goes on, but as a newcomer: マイページ no longer shows their bookings.
     return text(
         f"{lead}データの削除が完了しました。\n"
-        "お名前やLINEのID、ご入力いただいた内容などは、あなたと分からない形にしました"
+        "お名前やLINEのID、ご入力いただいた内容などを消して、あなたと分からない形にしました"
         "（参加人数などの統計の数字だけが残ります）。\n"
-        "このLINEは、これからもこれまでどおりお使いいただけます。"
+        "このLINEは、これからもお使いいただけます。これまでのご予約やプロフィールは"
+        "表示されなくなりますので、必要なときはあらためてお申し込み・ご登録ください。"
     )
 
 

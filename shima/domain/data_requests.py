@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from models.privacy import DataRequest, RequestKind, RequestStatus
 from models.residents import Resident
+from shima.domain.survey_demo import demo_line_id
 from shima.timeutil import now
 
 # What residents are promised (LINE) and staff are held to (the list shows older ones in
@@ -147,3 +148,15 @@ def overdue(request: DataRequest, at: datetime | None = None) -> bool:
 
 def due_by(request: DataRequest) -> datetime:
     return request.requested_at + timedelta(days=RESPONSE_DAYS)
+
+
+async def seed_demo() -> str:
+    """Demo data (idempotent): one open 確認 request from a demo resident three days ago, so
+    the 個人データの申請 page has something to handle. Runs after the survey's demo."""
+    resident = await Resident.get_or_none(line_user_id=demo_line_id(3))
+    if resident is None or await DataRequest.exists(resident_id=resident.id):
+        return ""
+    await DataRequest.create(
+        resident_id=resident.id, kind=RequestKind.EXPORT, requested_at=now() - timedelta(days=3)
+    )
+    return "個人データの申請 1件（未対応）"

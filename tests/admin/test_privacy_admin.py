@@ -113,7 +113,7 @@ async def test_the_list_shows_open_requests_first_with_their_age(
     assert "&lt;b&gt;遅い&lt;/b&gt;" in html and "<b>遅い" not in html  # escaped
     days = (now() - asked).days
     assert f"{days}日（期限超過）" in html
-    assert ">0日<" in html  # today's
+    assert ">今日<" in html  # today's
     opened, closed = html.split('id="closed-title"')
     # Open ones first, the oldest first; the handled one below.
     assert opened.index("遅い") < opened.index("今日の人")
@@ -139,7 +139,7 @@ async def test_staff_without_the_admin_role_see_but_cannot_act(
     assert "データの確認" in page.text and "未対応" in page.text
     assert "データを書き出す" not in page.text and ">対応済みにする<" not in page.text
     assert ">取り下げ<" not in page.text and "data/erase" not in page.text
-    assert "管理者の権限を持つ職員が行います" in page.text
+    assert "管理者の権限を持つスタッフが行います" in page.text
     csrf = await page_csrf(staff_client, data_page(resident))
     for path in (
         f"{data_page(resident)}/export",
@@ -271,6 +271,7 @@ async def test_a_wrong_name_changes_nothing(
         )
         assert response.status_code == 400
         assert message in response.text and 'name="name"' in response.text
+        assert 'aria-invalid="true" autofocus' in response.text  # said at the field
     after = await Resident.get(id=resident.id)
     assert (after.line_user_id, after.display_name, after.erased_at) == (LINE_ID, NAME, None)
     assert (await DataRequest.get(resident_id=resident.id)).status == RequestStatus.OPEN

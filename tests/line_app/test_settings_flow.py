@@ -72,7 +72,7 @@ async def test_mypage_ends_with_the_settings_card(resident: Resident_) -> None:
         resident_id=(await me()).id, kind=RequestKind.EXPORT, requested_at=now()
     )
     await resident.tap("flow=mypage")
-    assert f"データの確認（{format_date_ja(now())}）" in resident.text()
+    assert f"データの確認\n{format_date_ja(now())}に申請" in resident.text()
 
 
 async def test_a_full_reply_gets_a_quick_reply_instead_of_a_push(
@@ -107,8 +107,8 @@ async def test_opt_out_and_back_in(resident: Resident_) -> None:
     await resident.tap("flow=mypage")
     await resident.tap(resident.button("お知らせの受け取り"))
     shown = resident.text()
-    assert "現在: 受け取る" in shown
-    assert "ご自身のご予約・お申し込みへのお返事" in shown and "リマインダー" in shown
+    assert "現在の設定：受け取る" in shown
+    assert "ご自身のご予約・お申し込みへのお返事" in shown and "前日のリマインダー" in shown
     assert labels(resident)[:2] == ["✓ 受け取る", "受け取らない"]
     assert await segments.reachable().filter(line_user_id="U1").exists()
 
@@ -116,6 +116,7 @@ async def test_opt_out_and_back_in(resident: Resident_) -> None:
     said = resident.text()
     assert "お知らせの受け取りを停止しました" in said
     assert "ご自身のご予約・お申し込みへのお返事" in said and "これまでどおり届きます" in said
+    assert labels(resident)[0] == "受け取りを再開"  # the way back, in words that fit it
     someone = await me()
     assert someone.announcements_opt_out is True
     assert someone.announcements_opt_out_at is not None
@@ -125,7 +126,7 @@ async def test_opt_out_and_back_in(resident: Resident_) -> None:
     await resident.tap("flow=mypage")
     assert "受け取らない" in resident.text()
     await resident.tap(resident.button("お知らせの受け取り"))
-    assert "現在: 受け取らない" in resident.text()
+    assert "現在の設定：受け取らない" in resident.text()
     assert labels(resident)[:2] == ["受け取る", "✓ 受け取らない"]
 
     await resident.say("受け取る")  # a label typed taps it
@@ -133,6 +134,21 @@ async def test_opt_out_and_back_in(resident: Resident_) -> None:
     someone = await me()
     assert someone.announcements_opt_out is False and someone.announcements_opt_out_at is None
     assert await segments.reachable().filter(line_user_id="U1").exists()
+
+
+@pytest.mark.parametrize("typed", ["配信停止", "ｵｼﾗｾ停止", "通知オフ"])
+async def test_typed_words_reach_the_notify_setting(resident: Resident_, typed: str) -> None:
+    """Residents without the rich menu (LINE for PC) type what they want: 「配信停止」 opens
+    お知らせの受け取り instead of going to the desk (or to the news list, 「お知らせ」's)."""
+    await resident.say(typed)
+    assert "現在の設定：受け取る" in resident.text()
+    assert labels(resident)[:2] == ["✓ 受け取る", "受け取らない"]
+
+
+async def test_typed_settings_shows_the_settings_card(resident: Resident_) -> None:
+    await resident.say("設定")
+    assert resident.last[-1]["altText"].startswith("設定")
+    assert "データの確認・削除の申請" in labels(resident)
 
 
 async def test_double_taps_old_and_forged_buttons(resident: Resident_) -> None:
@@ -184,16 +200,24 @@ async def test_what_each_means_and_an_erasure_request(resident: Resident_) -> No
     assert (made.kind, made.status) == (RequestKind.ERASURE, RequestStatus.OPEN)
     assert made.resident_id == (await me()).id and now() - made.requested_at < timedelta(minutes=1)
     said = resident.text()
-    assert f"データの削除の申請を受け付けました（{format_date_ja(now())}）" in said
-    assert f"{data_requests.RESPONSE_DAYS}日以内" in said and "このLINEでお知らせします" in said
+    assert f"「データの削除」の申請を受け付けました（{format_date_ja(now())}）" in said
+    due = format_date_ja(data_requests.due_by(made))
+    assert f"{data_requests.RESPONSE_DAYS}日以内（{due}まで）" in said
+    assert said.count("このLINEでお知らせします") == 1  # said once, not twice
 
     # Asked again while it is open: the day it was asked, and nothing new.
     await resident.tap("flow=privacy")
     assert "申請中: データの削除" in resident.text()
     await resident.tap(resident.button("データの削除"))
-    assert f"データの削除は、{format_date_ja(now())}に申請済みです" in resident.text()
+    assert f"「データの削除」は、{format_date_ja(now())}に申請済みです" in resident.text()
+    assert f"{due}までに対応して" in resident.text()
     assert resident.last[0]["type"] == "text"  # no confirm
     assert len(await requests()) == 1
+    # Past the promised day: an apology, not a due date in the past.
+    await DataRequest.filter(id=made.id).update(requested_at=now() - timedelta(days=20))
+    await resident.tap("flow=privacy&step=pick&k=erasure")
+    assert "お待たせしていて申し訳ありません" in resident.text()
+    assert "までに対応して" not in resident.text()
 
     # The other kind is a request of its own.
     await resident.tap("flow=privacy&step=pick&k=export")
@@ -257,3 +281,16 @@ async def test_stop_forged_and_redelivered(resident: Resident_) -> None:
     assert (await events.post(resident.client, SECRET, again)).status_code == 200
     await resident.worker.drain()
     assert len(await requests()) == 1
+
+
+async def test_an_old_confirm_tapped_after_the_erasure_asks_nothing(resident: Resident_) -> None:
+    """Erased meanwhile: the old row holds a pseudonym and the LINE user's next event makes a
+    new resident, whom a confirm shown before cannot be about."""
+    await resident.tap("flow=mypage")
+    shown = int((now() - timedelta(minutes=10)).timestamp() * 1000)
+    await Resident.filter(line_user_id="U1").update(
+        line_user_id="erased-00000000000000aa", erased_at=now()
+    )
+    await resident.tap(f"flow=privacy&step=ok&k=erasure&t={shown}")
+    assert flow.STALE in resident.text()
+    assert await requests() == []
