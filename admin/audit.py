@@ -43,6 +43,9 @@ TARGET_URLS: dict[str, str] = {"resident": "/admin/residents/{id}"}
 LOGIN_ACTIONS = frozenset({"login.success", "login.failure", "logout"})
 VIEW_VERBS = frozenset({"list", "view", "search", "week", "export", "today"})
 KINDS: dict[str, str] = {"change": "変更", "view": "閲覧", "login": "ログイン"}
+# Detail keys kept for the code (a form's nonce, which makes a double submit act once) and
+# meaningless to staff: the audit page does not show them.
+HIDDEN_DETAILS = frozenset({"nonce"})
 
 
 def action_kind(action: str) -> str:

@@ -79,7 +79,7 @@ def describe(entry: AuditLog, words: Vocabulary) -> Row:
     details = [
         (words.details.get(k, k), words.value(k, v))
         for k, v in detail.items()
-        if v not in ("", None)
+        if v not in ("", None) and k not in audit.HIDDEN_DETAILS
     ]
     kind = audit.action_kind(entry.action)
     return Row(
