@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/programme_rush.py
 	$(BIN)/python bench/photo_intake.py
 	$(BIN)/python bench/goals_dashboard.py
+	$(BIN)/python bench/announce_send.py
 	$(BIN)/python bench/erase_resident.py
 
 clean:

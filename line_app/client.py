@@ -1,5 +1,6 @@
-"""The LINE Messaging API client: reply, push, profile — with timeouts and outcomes the
-sender can act on. Every call goes to `settings.line_api_base_url` when it is set."""
+"""The LINE Messaging API client: reply, push, multicast, profile, the month's quota — with
+timeouts and outcomes the sender can act on. Every call goes to `settings.line_api_base_url`
+when it is set."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Outcome(StrEnum):
     ALREADY_ACCEPTED = "already_accepted"  # 409 to a retried push: delivered before
     INVALID_REPLY_TOKEN = "invalid_reply_token"  # used or expired: push instead
     RETRY = "retry"  # 429, 5xx, timeout, connection trouble
-    REJECTED = "rejected"  # other 4xx: retrying will not help
+    REJECTED = "rejected"  # other 4xx (and the month's quota used up): retrying will not help
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class SendResult:
 
 
 LINE_API = "https://api.line.me"
+# LINE's 429 when the month's message quota is used up (a rate limit's 429 says otherwise).
+MONTHLY_LIMIT = "monthly limit"
+
+
+class QuotaUnavailable(Exception):
+    """LINE could not be asked for the quota now (the reason, no personal data)."""
 
 
 class LineClient:
@@ -96,6 +103,31 @@ class LineClient:
     async def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> SendResult:
         body = {"to": to, "messages": messages}
         return await self._post("/v2/bot/message/push", body, {"X-Line-Retry-Key": retry_key})
+
+    async def multicast(
+        self, to: list[str], messages: list[dict[str, Any]], retry_key: str
+    ) -> SendResult:
+        """The same messages to up to 500 users in one request (quota: messages × users)."""
+        body = {"to": to, "messages": messages}
+        return await self._post("/v2/bot/message/multicast", body, {"X-Line-Retry-Key": retry_key})
+
+    async def quota(self) -> int | None:
+        """The month's message limit, None when the plan has none (raises QuotaUnavailable)."""
+        try:
+            answer = await self.api.get_message_quota(**self._kw())
+        except (ApiException, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise QuotaUnavailable(_describe(exc)) from exc
+        if str(getattr(answer.type, "value", answer.type)) == "none":
+            return None
+        return int(answer.value or 0)
+
+    async def consumption(self) -> int:
+        """Messages used so far this month (raises QuotaUnavailable)."""
+        try:
+            answer = await self.api.get_message_quota_consumption(**self._kw())
+        except (ApiException, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise QuotaUnavailable(_describe(exc)) from exc
+        return int(answer.total_usage)
 
     async def _post(
         self,
@@ -156,6 +188,9 @@ def _classify_status(status: int, message: str) -> SendResult:
         return SendResult(Outcome.ALREADY_ACCEPTED, status, message)
     if status == 400 and "reply token" in message.lower():
         return SendResult(Outcome.INVALID_REPLY_TOKEN, status, message)
+    if status == 429 and MONTHLY_LIMIT in message.lower():
+        # Retrying will not help until next month: the sender stops and staff see why.
+        return SendResult(Outcome.REJECTED, status, message)
     if status == 429 or status >= 500 or status == 0:
         return SendResult(Outcome.RETRY, status, message)
     return SendResult(Outcome.REJECTED, status, message)

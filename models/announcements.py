@@ -83,6 +83,7 @@ class AnnouncementBatch(Model):
     announcement: fields.ForeignKeyRelation[Announcement] = fields.ForeignKeyField(
         "models.Announcement", related_name="batches", on_delete=fields.CASCADE
     )
+    announcement_id: int
     seq = fields.IntField()  # 1, 2, … within the announcement
     retry_key = fields.CharField(max_length=36, unique=True)  # sent on every attempt
     status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.PENDING)
@@ -122,10 +123,9 @@ class AnnouncementRecipient(Model):
     batch: fields.ForeignKeyRelation[AnnouncementBatch] = fields.ForeignKeyField(
         "models.AnnouncementBatch", related_name="recipients", on_delete=fields.CASCADE
     )
+    batch_id: int
     resident_id = fields.IntField()
-    status = fields.CharEnumField(
-        RecipientStatus, max_length=16, default=RecipientStatus.PENDING
-    )
+    status = fields.CharEnumField(RecipientStatus, max_length=16, default=RecipientStatus.PENDING)
 
     class Meta:
         table = "announcement_recipients"

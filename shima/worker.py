@@ -1,4 +1,5 @@
-"""The background worker: handles stored webhook events and delivers the outbox.
+"""The background worker: handles stored webhook events, delivers the outbox and sends
+announcements (お知らせ配信, line_app.announcements).
 
 Runs inside the web process (single machine) or as `shima worker` (several processes on
 PostgreSQL). Every piece of state is in the database, so a crash loses nothing: leases on
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.transactions import in_transaction
 
-from line_app import chat, inbox, market_intake, outbox, profiles, state, webhook
+from line_app import announcements, chat, inbox, market_intake, outbox, profiles, state, webhook
 from line_app.client import LineClient
 from line_app.turn import Turn
 from models.inbox import InboxEvent
@@ -34,6 +35,10 @@ SCHEDULE_EVERY = 30.0  # seconds between looks for due reminders
 # out meanwhile would let the event be taken again before its photo is there.
 PHOTO_ROUND_LEASE = 300.0
 PHOTO_CHUNK = 8  # photo events answered per transaction (as many as download at once)
+# The announcements loop sleeps this many poll intervals when idle (2 s by default): it wakes
+# for a retry or a scheduled time on its own (announcements.next_due_in), and the admin's
+# 「今すぐ配信」 can wake it (wake_announcements).
+ANNOUNCE_IDLE_POLLS = 4
 
 
 async def _residents_for(user_ids: list[str]) -> dict[str, Resident]:
@@ -66,6 +71,7 @@ class Worker:
         self.id = f"{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._inbox_wake = asyncio.Event()
         self._outbox_wake = asyncio.Event()
+        self._announce_wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         # Rounds of events waiting for their photos to be downloaded (market_intake).
@@ -82,6 +88,15 @@ class Worker:
                 self._loop(self.run_outbox_once, self._outbox_wake, outbox.next_due_in),
                 name="outbox",
             ),
+            asyncio.create_task(
+                self._loop(
+                    self.run_announce_once,
+                    self._announce_wake,
+                    announcements.next_due_in,
+                    poll=self.settings.poll_interval_seconds * ANNOUNCE_IDLE_POLLS,
+                ),
+                name="announcements",
+            ),
             asyncio.create_task(self._schedule_loop(), name="schedule"),
         ]
         self.wake()
@@ -91,6 +106,7 @@ class Worker:
         self._stopping = True
         self._inbox_wake.set()
         self._outbox_wake.set()
+        self._announce_wake.set()
         running = [*self._tasks, *self._photo_rounds]
         if running:
             _, pending = await asyncio.wait(running, timeout=grace_seconds)
@@ -101,19 +117,25 @@ class Worker:
         try:
             await inbox.release(self.id)
             await outbox.release(self.id)
+            await announcements.release(self.id)
         except Exception:  # the database may be gone at shutdown; leases expire anyway
             log.warning("could not release leases at shutdown", exc_info=True)
 
     def wake(self) -> None:
         self._inbox_wake.set()
 
+    def wake_announcements(self) -> None:
+        """An announcement may be due now (staff chose 今すぐ配信, or approved one)."""
+        self._announce_wake.set()
+
     async def _loop(
         self,
         run_once: Callable[[], Awaitable[int]],
         wake: asyncio.Event,
         next_due: Callable[[float], Awaitable[float]] | None = None,
+        poll: float | None = None,
     ) -> None:
-        poll = self.settings.poll_interval_seconds
+        poll = poll or self.settings.poll_interval_seconds
         while not self._stopping:
             await self._give_way()
             try:
@@ -284,8 +306,14 @@ class Worker:
             await outbox.deliver_batch(rows, self.line, self.settings)
         return len(rows)
 
+    # -- announcements -----------------------------------------------------------------
+
+    async def run_announce_once(self) -> int:
+        return await announcements.run_once(self.line, self.settings, self.id)
+
     async def drain(self, timeout: float = 10.0) -> None:
-        """Run both loops until nothing is left to do now (tests, CLI)."""
+        """Run the loops until nothing is left to do now (tests, CLI): events, the outbox and
+        announcements (a batch waiting for its retry is not "now")."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
@@ -294,6 +322,7 @@ class Worker:
                 await asyncio.wait(self._photo_rounds, timeout=max(deadline - loop.time(), 0))
                 handled += 1
             sent = await self.run_outbox_once()
+            sent += await self.run_announce_once()
             if not handled and not sent:
                 return
         raise TimeoutError("worker did not drain in time")

@@ -3,8 +3,10 @@
 The real line-bot-sdk v3 client talks to it through `Configuration(host=base_url)`, which sends
 api.line.me and api-data.line.me paths alike to that base. It keeps everything in memory,
 validates requests as strictly as LINE does (so message-builder bugs fail here, not in
-production), issues single-use reply tokens, honours `X-Line-Retry-Key`, and can fail or stall
-on demand. It logs nothing: request bodies carry residents' names and messages.
+production), issues single-use reply tokens, honours `X-Line-Retry-Key` (push and multicast),
+counts the month's message quota (push and multicast use it, replies are free), and can fail,
+stall, or take a request and still answer an error on demand. It logs nothing: request bodies
+carry residents' names and messages.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from line_app.fake_line.validation import validate_messages, validate_rich_menu
 MAX_RICH_MENU_IMAGE_BYTES = 1024 * 1024  # LINE: 1 MB
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ALIAS_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
+MAX_MULTICAST_TO = 500  # LINE: user ids per multicast request
+MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -54,7 +58,7 @@ class Delivery:
 
     seq: int
     user_id: str
-    via: str  # "reply" | "push"
+    via: str  # "reply" | "push" | "multicast" (one Delivery per user)
     messages: list[dict[str, Any]]
     retry_key: str | None
     at: float  # time.time()
@@ -138,6 +142,11 @@ class FakeLinePlatform:
         self._accepted_retry_keys: dict[str, str] = {}  # retry key -> accepted request id
         self._failures: list[_Rule] = []
         self._delays: list[_Rule] = []
+        self._taken_failures: list[_Rule] = []
+        # The month's message quota: None = no limit (LINE's type "none"). Push and multicast
+        # use messages × users of it; replies are free.
+        self.quota_limit: int | None = None
+        self.quota_used = 0
         self._profiles: dict[str, _Profile] = {}
         self._contents: dict[str, _Content] = {}
         self._seq = 0
@@ -166,6 +175,18 @@ class FakeLinePlatform:
         (without processing them)."""
         self._failures.append(_Rule(times, path, status=status, body=body, headers=headers))
 
+    def accept_then_fail(
+        self,
+        status: int,
+        times: int = 1,
+        path: str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        """Process the next `times` matching requests as usual (deliveries recorded, retry
+        keys accepted, quota used) and then answer `status` instead of the real answer: LINE
+        took the request but the answer was lost (a 500 from its front end, a proxy)."""
+        self._taken_failures.append(_Rule(times, path, status=status, body=body))
+
     def delay_next(self, seconds: float, times: int = 1, path: str | None = None) -> None:
         """Stall the next matching requests for `seconds` before handling them. Like LINE, the
         request is still processed after the stall even if the client gave up waiting — so a
@@ -176,6 +197,7 @@ class FakeLinePlatform:
         """End every injected failure and stall (an outage is over)."""
         self._failures.clear()
         self._delays.clear()
+        self._taken_failures.clear()
 
     def add_user(self, user_id: str, display_name: str, picture_url: str | None = None) -> None:
         self._profiles[user_id] = _Profile(display_name, picture_url)
@@ -251,6 +273,15 @@ class FakeLinePlatform:
         if response is not None:
             await response(scope, replay, recording_send)
             return
+        taken = self._take(self._taken_failures, path)
+        if taken is not None:
+
+            async def lost(message: Message) -> None:
+                """The real answer never reaches the client."""
+
+            await self._router(scope, replay, lost)
+            await self._failure_response(taken)(scope, replay, recording_send)
+            return
         await self._router(scope, replay, recording_send)
 
     @staticmethod
@@ -265,8 +296,10 @@ class FakeLinePlatform:
 
     def _injected_failure(self, path: str) -> Response | None:
         rule = self._take(self._failures, path)
-        if rule is None:
-            return None
+        return None if rule is None else self._failure_response(rule)
+
+    @staticmethod
+    def _failure_response(rule: _Rule) -> Response:
         body = rule.body or {"message": _DEFAULT_FAILURE_MESSAGES.get(rule.status, "Error")}
         return JSONResponse(body, status_code=rule.status, headers=rule.headers)
 
@@ -279,6 +312,9 @@ class FakeLinePlatform:
         return [
             route("/v2/bot/message/reply", self._reply, "POST"),
             route("/v2/bot/message/push", self._push, "POST"),
+            route("/v2/bot/message/multicast", self._multicast, "POST"),
+            route("/v2/bot/message/quota", self._quota, "GET"),
+            route("/v2/bot/message/quota/consumption", self._consumption, "GET"),
             route("/v2/bot/message/{message_id}/content", self._content, "GET"),
             route("/v2/bot/profile/{user_id}", self._profile, "GET"),
             route("/v2/bot/chat/loading/start", self._loading, "POST"),
@@ -315,9 +351,12 @@ class FakeLinePlatform:
 
     def _record(
         self, user_id: str, via: str, messages: list[dict[str, Any]], retry_key: str | None
-    ) -> JSONResponse:
+    ) -> None:
         self._seq += 1
         self.deliveries.append(Delivery(self._seq, user_id, via, messages, retry_key, time.time()))
+
+    def _sent(self, messages: list[dict[str, Any]]) -> JSONResponse:
+        """Reply and push answer with the ids of the messages just recorded."""
         sent = [
             {"id": str(10**17 + self._seq * 10 + i), "quoteToken": secrets.token_urlsafe(24)}
             for i in range(len(messages))
@@ -325,6 +364,28 @@ class FakeLinePlatform:
         return JSONResponse(
             {"sentMessages": sent}, headers={"x-line-request-id": str(uuid.uuid4())}
         )
+
+    def _already_accepted(self, retry_key: str | None) -> Response | None:
+        """409 to a request whose retry key LINE took before (nothing is sent again)."""
+        if retry_key is None or retry_key not in self._accepted_retry_keys:
+            return None
+        return _error(
+            409,
+            "The retry key is already accepted",
+            headers={"x-line-accepted-request-id": self._accepted_retry_keys[retry_key]},
+        )
+
+    def _use_quota(self, count: int) -> Response | None:
+        """Take `count` messages of the month's quota, or 429 when they would exceed it."""
+        if self.quota_limit is not None and self.quota_used + count > self.quota_limit:
+            return _error(429, MONTHLY_LIMIT_MESSAGE)
+        self.quota_used += count
+        return None
+
+    def _accept(self, retry_key: str | None, response: Response) -> Response:
+        if retry_key is not None:
+            self._accepted_retry_keys[retry_key] = response.headers["x-line-request-id"]
+        return response
 
     async def _reply(self, request: Request) -> Response:
         if "x-line-retry-key" in request.headers:
@@ -341,7 +402,8 @@ class FakeLinePlatform:
         if token is None or token.used or token.expires_at <= time.monotonic():
             return _error(400, "Invalid reply token")
         token.used = True
-        return self._record(token.user_id, "reply", data["messages"], None)
+        self._record(token.user_id, "reply", data["messages"], None)
+        return self._sent(data["messages"])
 
     async def _push(self, request: Request) -> Response:
         retry_key = request.headers.get("x-line-retry-key")
@@ -356,16 +418,52 @@ class FakeLinePlatform:
             errors.insert(0, ("must be specified", "to"))
         if errors:
             return _validation_error(errors)
-        if retry_key is not None and retry_key in self._accepted_retry_keys:
-            return _error(
-                409,
-                "The retry key is already accepted",
-                headers={"x-line-accepted-request-id": self._accepted_retry_keys[retry_key]},
-            )
-        response = self._record(str(to), "push", data["messages"], retry_key)
-        if retry_key is not None:
-            self._accepted_retry_keys[retry_key] = response.headers["x-line-request-id"]
-        return response
+        refused = self._already_accepted(retry_key) or self._use_quota(len(data["messages"]))
+        if refused is not None:
+            return refused
+        self._record(str(to), "push", data["messages"], retry_key)
+        return self._accept(retry_key, self._sent(data["messages"]))
+
+    async def _multicast(self, request: Request) -> Response:
+        retry_key = request.headers.get("x-line-retry-key")
+        if retry_key is not None and not _UUID.match(retry_key):
+            return _error(400, "The value for the 'X-Line-Retry-Key' header is invalid")
+        data = await self._json_object(request)
+        if data is None:
+            return _error(400, "The request body could not be parsed as JSON")
+        errors = validate_messages(data.get("messages"))
+        to = data.get("to")
+        if not isinstance(to, list) or not to:
+            errors.insert(0, ("must be specified", "to"))
+        elif len(to) > MAX_MULTICAST_TO:
+            errors.insert(0, (f"Size must be between 1 and {MAX_MULTICAST_TO}", "to"))
+        else:
+            errors[:0] = [
+                ("must be a non-empty string", f"to[{i}]")
+                for i, user in enumerate(to)
+                if not isinstance(user, str) or not user
+            ]
+        if errors:
+            return _validation_error(errors)
+        # Every id as given, twice if listed twice: a sender that repeats a user shows up.
+        users = [str(u) for u in to or ()]
+        messages = data["messages"]
+        refused = self._already_accepted(retry_key) or self._use_quota(len(messages) * len(users))
+        if refused is not None:
+            return refused
+        for user in users:
+            self._record(user, "multicast", messages, retry_key)
+        # LINE answers a multicast with an empty object.
+        response = JSONResponse({}, headers={"x-line-request-id": str(uuid.uuid4())})
+        return self._accept(retry_key, response)
+
+    async def _quota(self, request: Request) -> Response:
+        if self.quota_limit is None:
+            return JSONResponse({"type": "none"})
+        return JSONResponse({"type": "limited", "value": self.quota_limit})
+
+    async def _consumption(self, request: Request) -> Response:
+        return JSONResponse({"totalUsage": self.quota_used})
 
     async def _content(self, request: Request) -> Response:
         content = self._contents.get(request.path_params["message_id"])
