@@ -31,8 +31,11 @@ MAX_FORM_BYTES = 256 * 1024
 
 # Route names reachable without a session: the login page, the pictures staff send in the
 # chat (LINE fetches them; each is at a name of 192 random bits), and the thumbnails of
-# market photos in an artist's LINE summary (each at an HMAC token of its id).
-PUBLIC = frozenset({"login", "chat_media_public", "market_photo_public"})
+# market photos in an artist's LINE summary (each at an HMAC token of its id), and the
+# pictures of お知らせ配信 (each at a token of 192 random bits).
+PUBLIC = frozenset(
+    {"login", "chat_media_public", "market_photo_public", "announcement_image_public"}
+)
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
 

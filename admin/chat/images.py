@@ -21,7 +21,8 @@ class NotAnImage(ValueError):
     pass
 
 
-def _encode(image: Image.Image, longest: int) -> bytes:
+def encode(image: Image.Image, longest: int) -> bytes:
+    """A JPEG of the picture, at most `longest` px on its longer side."""
     copy = image.copy()
     copy.thumbnail((longest, longest))
     out = io.BytesIO()
@@ -29,8 +30,10 @@ def _encode(image: Image.Image, longest: int) -> bytes:
     return out.getvalue()
 
 
-def store(data: bytes) -> str:
-    """Save an uploaded picture (original and preview, both JPEG); returns its public name."""
+def decode(data: bytes) -> Image.Image:
+    """The upload's pixels, upright (EXIF orientation applied; EXIF itself is not kept):
+    NotAnImage when it is empty, too large, not an allowed format or broken. The type is
+    judged by the content, never by the file name or the browser's word."""
     if not data or len(data) > MAX_UPLOAD_BYTES:
         raise NotAnImage("size")
     try:
@@ -39,12 +42,17 @@ def store(data: bytes) -> str:
                 raise NotAnImage("format")
             probe.verify()
         with Image.open(io.BytesIO(data)) as opened:
-            image = ImageOps.exif_transpose(opened).convert("RGB")
+            return ImageOps.exif_transpose(opened).convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise NotAnImage("broken") from exc
+
+
+def store(data: bytes) -> str:
+    """Save an uploaded picture (original and preview, both JPEG); returns its public name."""
+    image = decode(data)
     name = secrets.token_urlsafe(24)
     folder = media_path("out", "")
     folder.mkdir(parents=True, exist_ok=True)
-    media_path("out", f"{name}.jpg").write_bytes(_encode(image, ORIGINAL_MAX))
-    media_path("out", f"{name}_p.jpg").write_bytes(_encode(image, PREVIEW_MAX))
+    media_path("out", f"{name}.jpg").write_bytes(encode(image, ORIGINAL_MAX))
+    media_path("out", f"{name}_p.jpg").write_bytes(encode(image, PREVIEW_MAX))
     return name

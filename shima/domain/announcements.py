@@ -233,20 +233,27 @@ async def _refusal(a_id: int, action: str) -> AnnouncementError:
     )
 
 
+def send_at_problem(send_at: datetime, at: datetime) -> str:
+    """Why `send_at` cannot be used ("" when it can): past (beyond PAST_GRACE) or more than
+    SCHEDULE_MAX ahead. The admin asks before its confirmation; request_send enforces it."""
+    if send_at < at - PAST_GRACE:
+        return (
+            f"配信日時（{format_jst(send_at)}）が過ぎています。これから先の日時を選ぶか、"
+            "「今すぐ配信」を選んでください。"
+        )
+    if send_at > at + SCHEDULE_MAX:
+        return f"配信の予約は{SCHEDULE_MAX.days}日先までです。日時を選び直してください。"
+    return ""
+
+
 def _check_send_at(send_at: datetime | None, at: datetime) -> datetime:
     if send_at is None:
         return at
     if send_at.tzinfo is None:
         raise ValueError("naive send_at")
-    if send_at < at - PAST_GRACE:
-        raise AnnouncementError(
-            f"配信日時（{format_jst(send_at)}）が過ぎています。これから先の日時を選ぶか、"
-            "「今すぐ配信」を選んでください。"
-        )
-    if send_at > at + SCHEDULE_MAX:
-        raise AnnouncementError(
-            f"配信の予約は{SCHEDULE_MAX.days}日先までです。日時を選び直してください。"
-        )
+    problem = send_at_problem(send_at, at)
+    if problem:
+        raise AnnouncementError(problem)
     return max(send_at, at)
 
 

@@ -63,6 +63,9 @@ SHOTS = (  # (name, path) at 1280/820/390 when SHIMA_SCREENSHOTS is set
     ("survey", "/admin/surveys/{survey_id}"),
     ("survey_new", "/admin/surveys/new"),
     ("survey_results", "/admin/surveys/rounds/{round_id}"),
+    ("announcements", "/admin/announcements"),
+    ("announcement", "/admin/announcements/{announcement_id}"),
+    ("announcement_new", "/admin/announcements/new"),
 )
 
 
@@ -129,6 +132,7 @@ async def add_people(database_url: str) -> dict[str, int | str]:
         assert news is not None, "shima seed-demo seeds お知らせ"
         market_ids = await add_market(people)
         survey_ids = await add_survey()
+        announcement_ids = await add_announcement()
         return {
             "slot_id": slots[0].id,
             # The week that has it (this week may have none left, e.g. on a Friday night).
@@ -141,6 +145,7 @@ async def add_people(database_url: str) -> dict[str, int | str]:
             "news_id": news.id,
             **market_ids,
             **survey_ids,
+            **announcement_ids,
             "name": "missing.jpg",  # a picture route: its not-found page must fit too
             "goal": 1,  # 計画の目標's people page: スキルアップ支援者数 (the demo's attendance)
         }
@@ -224,6 +229,25 @@ async def add_survey() -> dict[str, int | str]:
             closes_at=now() + timedelta(days=30),
         )
     return {"survey_id": survey.id, "round_id": round_.id}
+
+
+async def add_announcement() -> dict[str, int | str]:
+    """A draft お知らせ with a long title, text and a card to everyone (`shima seed-demo` may
+    add one; its edit form and its page are visited either way)."""
+    from models.announcements import Announcement, AnnouncementStatus
+
+    draft = await Announcement.filter(status=AnnouncementStatus.DRAFT).first()
+    if draft is None:
+        draft = await Announcement.create(
+            title="12月のフリーランス寺子屋（託児つき）と交流会のご案内・名瀬と笠利の2会場",
+            body="{名前}さん、こんにちは。" + "12月の寺子屋は託児つきです。" * 8,
+            card_title="12月の寺子屋",
+            card_text="12/14(日) 10:00〜 AiAi ひろば。託児は先着5名です。",
+            card_label="申し込む",
+            card_url="https://example.jp/terakoya/" + "a" * 80,
+            created_by=EMAIL,
+        )
+    return {"announcement_id": draft.id}
 
 
 def admin_pages(ids: dict[str, int | str]) -> list[str]:
