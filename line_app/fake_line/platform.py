@@ -405,13 +405,21 @@ class FakeLinePlatform:
         self._record(token.user_id, "reply", data["messages"], None)
         return self._sent(data["messages"])
 
-    async def _push(self, request: Request) -> Response:
+    async def _sending(self, request: Request) -> tuple[str | None, dict[str, Any]] | Response:
+        """A push or multicast request's retry key and JSON body, or LINE's 400 for either."""
         retry_key = request.headers.get("x-line-retry-key")
         if retry_key is not None and not _UUID.match(retry_key):
             return _error(400, "The value for the 'X-Line-Retry-Key' header is invalid")
         data = await self._json_object(request)
         if data is None:
             return _error(400, "The request body could not be parsed as JSON")
+        return retry_key, data
+
+    async def _push(self, request: Request) -> Response:
+        got = await self._sending(request)
+        if isinstance(got, Response):
+            return got
+        retry_key, data = got
         errors = validate_messages(data.get("messages"))
         to = data.get("to")
         if not isinstance(to, str) or not to:
@@ -425,12 +433,10 @@ class FakeLinePlatform:
         return self._accept(retry_key, self._sent(data["messages"]))
 
     async def _multicast(self, request: Request) -> Response:
-        retry_key = request.headers.get("x-line-retry-key")
-        if retry_key is not None and not _UUID.match(retry_key):
-            return _error(400, "The value for the 'X-Line-Retry-Key' header is invalid")
-        data = await self._json_object(request)
-        if data is None:
-            return _error(400, "The request body could not be parsed as JSON")
+        got = await self._sending(request)
+        if isinstance(got, Response):
+            return got
+        retry_key, data = got
         errors = validate_messages(data.get("messages"))
         to = data.get("to")
         if not isinstance(to, list) or not to:

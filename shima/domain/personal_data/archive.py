@@ -1,13 +1,11 @@
 """The export's ZIP: per table a CSV that opens cleanly in Excel and a JSON file with the same
 rows, the photos in a folder, and はじめにお読みください.txt saying what each file is.
 
-The CSV follows the admin's exports (admin.csv_export, which the domain may not import): UTF-8
-with a BOM, RFC 4180 quoting with CRLF, and text cells Excel would run as a formula (leading
-= + - @ TAB CR) prefixed with a single quote."""
+The CSV follows the rules of every export (shima.csvfile): UTF-8 with a BOM, RFC 4180 quoting
+with CRLF, formula-leading text cells defused."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -15,33 +13,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shima.csvfile import BOM, csv_text
 from shima.timeutil import format_jst
 
 if TYPE_CHECKING:
     from shima.domain.personal_data import ExportTable
 
 README = "はじめにお読みください.txt"
-BOM = "\ufeff"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Columns whose codes the admin's audit vocabulary turns into words (export_zip's `labels`).
 LABELLED = ("操作", "対象")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 def csv_bytes(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, dialect="excel", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([_cell(c) for c in columns])
-    writer.writerows([_cell(r.get(c)) for c in columns] for r in rows)
-    return (BOM + buffer.getvalue()).encode("utf-8")
+    return csv_text(columns, ([r.get(c) for c in columns] for r in rows)).encode("utf-8")
 
 
 def _labelled(rows: list[dict[str, Any]], labels: Mapping[str, str]) -> list[dict[str, Any]]:
