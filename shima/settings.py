@@ -21,6 +21,9 @@ STATIC_DIR = _ASSETS / "static"
 # directory, never next to the code: the app is run from its own directory (Procfile, make run).
 DATA_DIR = Path("data")
 DEFAULT_SQLITE = f"sqlite://{DATA_DIR / 'shima.sqlite3'}"
+# Pictures of the chat: "in" what residents sent (staff only), "out" what staff sent (public
+# at an unguessable name, LINE fetches them). Written by line_app, erased by the domain.
+CHAT_MEDIA_DIR = DATA_DIR / "chat"
 FAKE_LINE_PATH = "/_fake_line"  # where the simulator's fake LINE platform is mounted
 SIMULATOR_CHANNEL_SECRET = "simulator-channel-secret"
 SIMULATOR_ACCESS_TOKEN = "simulator-access-token"

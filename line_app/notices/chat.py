@@ -19,12 +19,10 @@ from line_app import outbox
 from line_app.messages import Message, text
 from models.chat import ChatKind, ChatMessage, ChatThread, Direction, Sender
 from models.residents import Resident
-from shima.settings import DATA_DIR
+from shima.settings import CHAT_MEDIA_DIR
 from shima.timeutil import now
 
-# Pictures of the chat under the data folder: "in" what residents sent (staff only), "out"
-# what staff sent (public at an unguessable name, LINE fetches them).
-MEDIA_DIR = DATA_DIR / "chat"
+MEDIA_DIR = CHAT_MEDIA_DIR
 # A reply needs a moment to reach LINE: a token this close to its end is not offered.
 REPLY_MARGIN = timedelta(seconds=5)
 

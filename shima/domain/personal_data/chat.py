@@ -16,11 +16,9 @@ from models.chat import ChatKind, ChatMessage, ChatThread, Direction, Sender
 from models.residents import Resident
 from shima.domain.personal_data import Erasure, ExportTable
 from shima.domain.personal_data.cells import row, when, yes_no
-from shima.settings import DATA_DIR
+from shima.settings import CHAT_MEDIA_DIR
 
-# Where line_app.chat keeps residents' pictures ("in") and admin.chat.images staff's ("out"):
-# line_app.notices.chat.MEDIA_DIR, the same folder (the domain may not import line_app).
-MEDIA_DIR = DATA_DIR / "chat"
+MEDIA_DIR = CHAT_MEDIA_DIR
 _IN_NAME = re.compile(r"[0-9A-Za-z]{1,64}\.(jpg|png|gif)")
 # A staff picture's message keeps its public URL; the file is named by its last part.
 _OUT_NAME = re.compile(r"([A-Za-z0-9_-]{32})\.jpg")
