@@ -11,6 +11,7 @@ line_app.notices.privacy. Audit details hold ids and counts only, never a name."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -307,15 +308,17 @@ async def erase(request: Request) -> Response:
 
 
 async def _erase(request: Request, resident: Resident) -> bool:
-    """In one transaction: the erasure (H4's rules), the erasure request DONE, the notice to
-    the LINE id the resident had, the audit entry. False when someone erased them first."""
+    """In one transaction: the erasure (shima.domain.personal_data), the erasure request
+    DONE, the notice to the LINE id the resident had, the audit entry; the chat's picture
+    files are deleted after the commit. False when someone erased them first."""
     by = current_staff(request).email
+    files: list[Path] = []
     async with in_transaction():
         locked = await Resident.filter(id=resident.id).select_for_update().first()
         if locked is None or locked.erased_at is not None:
             return False  # a second submit, or another admin at the same time
         line_user_id = locked.line_user_id  # the row will hold the pseudonym
-        await personal_data.erase(locked, _parts(request))
+        files = await personal_data.erase(locked, _parts(request), remove_files=False)
         closed = await rules.close_erasure(locked.id, by=by)
         told = await notices.request_done(closed, locked, line_user_id=line_user_id)
         await audit.record(
@@ -325,6 +328,7 @@ async def _erase(request: Request, resident: Resident) -> bool:
             locked.id,
             {"request": closed.id, "notified": told},
         )
+    personal_data.delete_files(files)
     return True
 
 

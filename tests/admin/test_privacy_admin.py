@@ -21,10 +21,12 @@ import httpx2
 import pytest
 from tortoise import Tortoise
 
+from admin import audit as admin_audit
 from line_app.client import LineClient
 from line_app.fake_line import FakeLinePlatform
 from line_app.notices import privacy as notices
 from models.audit import AuditLog
+from models.chat import ChatKind, ChatMessage, Direction, Sender
 from models.consultation import Booking, BookingStatus, Method, Topic
 from models.outbox import OutboxMessage, OutboxStatus
 from models.privacy import DataRequest, RequestKind, RequestStatus
@@ -347,6 +349,49 @@ async def test_the_right_name_erases_tells_and_scrubs(
     # Nothing is left for it to do.
     await notices.scrub_notices(settings)
     assert (await OutboxMessage.get(id=row.id)).line_user_id == erased.line_user_id
+
+
+async def test_pictures_go_only_when_the_erasure_is_committed(
+    admin_client: httpx2.AsyncClient,
+    hanako: Resident_,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The chat's picture files are deleted after the admin's transaction commits: an
+    erasure rolled back (here the audit entry fails) leaves rows and files as they were."""
+    resident = await asks(hanako, "erasure")
+    picture = data_dir / "data" / "chat" / "in" / "4711.jpg"
+    picture.parent.mkdir(parents=True)
+    picture.write_bytes(b"\xff\xd8 a resident's picture")
+    await ChatMessage.create(
+        resident=resident,
+        direction=Direction.IN,
+        sender=Sender.RESIDENT,
+        kind=ChatKind.IMAGE,
+        text="画像",
+        image_path="4711.jpg",
+    )
+    csrf = await page_csrf(admin_client, erase_page(resident))
+    form = {"csrf_token": csrf, "name": NAME}
+
+    async def audit_down(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the audit log is unavailable")
+
+    record = admin_audit.record
+    monkeypatch.setattr(admin_audit, "record", audit_down)
+    try:
+        failed = await admin_client.post(erase_page(resident), data=form)
+        assert failed.status_code == 500
+    except RuntimeError:
+        pass  # the test client may hand the app's exception on
+    assert (await Resident.get(id=resident.id)).erased_at is None
+    assert picture.exists()
+
+    monkeypatch.setattr(admin_audit, "record", record)
+    done = await admin_client.post(erase_page(resident), data=form)
+    assert done.status_code == 303
+    assert (await Resident.get(id=resident.id)).erased_at is not None
+    assert not picture.exists()
 
 
 async def test_an_undelivered_erasure_notice_is_scrubbed_and_discarded(

@@ -125,13 +125,17 @@ async def blockers(resident: Resident, parts: Sequence[Part]) -> list[str]:
     return await _reasons(Erasure(resident, resident.line_user_id, "", True), parts)
 
 
-async def erase(resident: Resident, parts: Sequence[Part]) -> None:
+async def erase(
+    resident: Resident, parts: Sequence[Part], *, remove_files: bool = True
+) -> list[Path]:
     """Anonymise everything the parts hold about the resident, in one transaction (inside
     the caller's, if any). ErasureBlocked (every reason) when something must wait: nothing
     changed. The `resident` object passed in is left as it was — it still holds the real
     LINE id, for the notice the caller queues next (line_app.notices.privacy); the row holds
-    the pseudonym. Erasing an erased resident again keeps their pseudonym. The chat's
-    picture files go when this transaction ends (inside a caller's: before it commits)."""
+    the pseudonym. Erasing an erased resident again keeps their pseudonym. Returns the
+    chat's picture files of the resident; they are deleted once this transaction ends — a
+    caller erasing inside a transaction of its own passes `remove_files=False` and calls
+    `delete_files(paths)` after its commit, so a rollback never leaves rows without files."""
     async with in_transaction():
         row = await Resident.filter(id=resident.id).select_for_update().first()
         if row is None:
@@ -144,11 +148,14 @@ async def erase(resident: Resident, parts: Sequence[Part]) -> None:
             raise ErasureBlocked(reasons)
         for part in parts:
             await part.erase(erasure)
-    removed = _delete(erasure.files)
-    log.info("resident %s erased (%s files removed)", resident.id, removed)
+    if remove_files:
+        delete_files(erasure.files)
+    log.info("resident %s erased", resident.id)
+    return list(erasure.files)
 
 
-def _delete(paths: Sequence[Path]) -> int:
+def delete_files(paths: Sequence[Path]) -> int:
+    """Delete an erased resident's files (the paths `erase` returned); how many went."""
     removed = 0
     for path in dict.fromkeys(paths):
         try:
