@@ -48,7 +48,7 @@ from shima.domain import (
 )
 from shima.domain import market as market_rules
 from shima.domain import slots as consult_slots
-from shima.domain.personal_data import EraseHook, ExportHook, Part
+from shima.domain.personal_data import BlockersHook, EraseHook, ExportHook, Part
 from shima.domain.personal_data import announce as announce_data
 from shima.domain.personal_data import chat as chat_data
 from shima.domain.personal_data import consult as consult_data
@@ -78,9 +78,10 @@ class Area:
     seed_demo: Callable[[], Awaitable[str]] | None = None
     jobs: tuple[Job, ...] = ()
     # Data rights (shima.domain.personal_data): the tables the area holds about a resident,
-    # and anonymising them (raising ErasureBlocked for what staff must cancel first).
+    # anonymising them, and what staff must cancel before an erasure (upcoming bookings…).
     export: ExportHook | None = None
     erase: EraseHook | None = None
+    erase_blockers: BlockersHook | None = None
 
 
 AREAS: tuple[Area, ...] = (
@@ -98,6 +99,7 @@ AREAS: tuple[Area, ...] = (
         jobs=(Job("consult.reminders", consult_notices.queue_due_reminders),),
         export=consult_data.export,
         erase=consult_data.erase,
+        erase_blockers=consult_data.blockers,
     ),
     # 個別チャット: the admin's side; its LINE side (logging, the hand-over to the desk) is
     # line_app.chat, called by the router for messages no flow takes.
@@ -132,6 +134,7 @@ AREAS: tuple[Area, ...] = (
         ),
         export=course_data.export,
         erase=course_data.erase,
+        erase_blockers=course_data.blockers,
     ),
     Area(
         key="market",
@@ -154,6 +157,7 @@ AREAS: tuple[Area, ...] = (
         ),
         export=market_data.export,
         erase=market_data.erase,
+        erase_blockers=market_data.blockers,
     ),
     # 満足度アンケート: answering in LINE (line_app.flows.survey), マイページ's part with
     # プロフィール, the one 「続きから」 reminder.
@@ -244,7 +248,9 @@ PLATFORM_PERSONAL_DATA: Part = platform_data.PART
 
 def personal_data(areas: Sequence[Area] = AREAS) -> tuple[Part, ...]:
     """Every part of a resident's data (app.state.personal_data, read by the admin)."""
-    parts = [Part(a.key, a.export, a.erase) for a in areas if a.export and a.erase]
+    parts = [
+        Part(a.key, a.export, a.erase, a.erase_blockers) for a in areas if a.export and a.erase
+    ]
     return (*parts, PLATFORM_PERSONAL_DATA)
 
 

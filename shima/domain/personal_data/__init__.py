@@ -3,15 +3,16 @@ exported as a ZIP of CSV/JSON files with Japanese column names, and erased by an
 personal fields while the rows that statistics count stay (a booking stays a booking, an
 attendance an attendance, so the plan's goals do not move).
 
-Each area gives its part in the registry (shima.areas: `Area.export`, `Area.erase`); the
-platform's own tables (residents, webhook events, outbox, conversation state, audit, data
-requests) are `platform.PART`. The admin reaches them through `app.state.personal_data`.
+Each area gives its part in the registry (shima.areas: `Area.export`, `Area.erase`,
+`Area.erase_blockers`); the platform's own tables (residents, webhook events, outbox,
+conversation state, audit, data requests) are `platform.PART`. The admin reaches them
+through `app.state.personal_data`.
 
-A part's `erase(e)` first checks what must wait (upcoming bookings, applications staff still
-handle) and raises ErasureBlocked before changing anything; with `e.check_only` it stops
-there (`blockers`, the confirmation page). `erase` below runs every part's check, then every
-part, in one transaction: blocked anywhere, nothing changes. Files on disk (chat pictures)
-are only listed by the parts and deleted once the database has committed.
+A part's `blockers(resident_id)` says what must wait (upcoming bookings, applications staff
+still handle); the confirmation page shows them (`blockers` below). `erase` below asks every
+part, raises ErasureBlocked with every reason before changing anything, then runs every
+part's `erase(e)` in one transaction. Files on disk (chat pictures) are only listed by the
+parts and deleted once the database has committed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import logging
 import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,6 @@ class Erasure:
     resident: Resident
     line_user_id: str  # the real one, for tables that store LINE ids as text
     pseudonym: str
-    # Only check what blocks the erasure (raise ErasureBlocked), change nothing.
-    check_only: bool = False
     # Files the parts want gone (chat pictures): deleted after the transaction commits, so
     # a rolled-back erasure never loses a file.
     files: list[Path] = field(default_factory=list)
@@ -74,6 +73,8 @@ class Erasure:
 
 ExportHook = Callable[[Resident], Awaitable[list[ExportTable]]]
 EraseHook = Callable[[Erasure], Awaitable[None]]
+# What must be cancelled before the resident can be erased (Japanese, one line each).
+BlockersHook = Callable[[int], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Part:
     key: str
     export: ExportHook
     erase: EraseHook
+    blockers: BlockersHook | None = None  # None: nothing of the part ever waits
 
 
 def new_pseudonym() -> str:
@@ -109,20 +111,13 @@ async def export_zip(
     return archive.build(str(resident), tables, made_at=now(), labels=labels or {})
 
 
-async def _reasons(erasure: Erasure, parts: Sequence[Part]) -> list[str]:
-    checking = replace(erasure, check_only=True, files=[])
-    reasons: list[str] = []
-    for part in parts:
-        try:
-            await part.erase(checking)
-        except ErasureBlocked as blocked:
-            reasons.extend(blocked.reasons)
-    return reasons
-
-
 async def blockers(resident: Resident, parts: Sequence[Part]) -> list[str]:
     """What staff must cancel first (Japanese, one line each; empty: it can be erased)."""
-    return await _reasons(Erasure(resident, resident.line_user_id, "", True), parts)
+    reasons: list[str] = []
+    for part in parts:
+        if part.blockers is not None:
+            reasons.extend(await part.blockers(resident.id))
+    return reasons
 
 
 async def erase(
@@ -143,7 +138,7 @@ async def erase(
         real = row.line_user_id
         pseudonym = real if is_pseudonym(real) else new_pseudonym()
         erasure = Erasure(row, real, pseudonym)
-        reasons = await _reasons(erasure, parts)
+        reasons = await blockers(row, parts)
         if reasons:
             raise ErasureBlocked(reasons)
         for part in parts:

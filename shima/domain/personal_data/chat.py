@@ -94,8 +94,6 @@ async def export(resident: Resident) -> list[ExportTable]:
 
 
 async def erase(e: Erasure) -> None:
-    if e.check_only:
-        return  # a conversation never waits for staff
     pictures = await ChatMessage.filter(resident_id=e.resident.id, kind=ChatKind.IMAGE).exclude(
         image_path=""
     )

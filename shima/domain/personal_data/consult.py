@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from models.consultation import Booking, BookingMove, BookingStatus
 from models.residents import Resident
-from shima.domain.personal_data import Erasure, ErasureBlocked, ExportTable
+from shima.domain.personal_data import Erasure, ExportTable
 from shima.domain.personal_data.cells import row, when
 from shima.timeutil import now, span_ja
 
@@ -98,7 +98,7 @@ async def export(resident: Resident) -> list[ExportTable]:
     ]
 
 
-async def _upcoming(resident_id: int) -> list[str]:
+async def blockers(resident_id: int) -> list[str]:
     bookings = (
         await Booking.filter(
             resident_id=resident_id, status=BookingStatus.BOOKED, slot__ends_at__gt=now()
@@ -112,11 +112,6 @@ async def _upcoming(resident_id: int) -> list[str]:
 
 
 async def erase(e: Erasure) -> None:
-    reasons = await _upcoming(e.resident.id)
-    if reasons:
-        raise ErasureBlocked(reasons)
-    if e.check_only:
-        return
     await Booking.filter(resident_id=e.resident.id).update(note="", phone=None, cancel_reason="")
     ids = await Booking.filter(resident_id=e.resident.id).values_list("id", flat=True)
     if ids:

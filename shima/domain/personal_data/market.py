@@ -17,7 +17,7 @@ from models.market import (
     MarketReview,
 )
 from models.residents import Resident
-from shima.domain.personal_data import Erasure, ErasureBlocked, ExportTable
+from shima.domain.personal_data import Erasure, ExportTable
 from shima.domain.personal_data.cells import row, when, yes_no
 from shima.timeutil import format_date_ja, now
 
@@ -167,7 +167,7 @@ async def export(resident: Resident) -> list[ExportTable]:
     ]
 
 
-async def _in_hand(resident_id: int) -> list[str]:
+async def blockers(resident_id: int) -> list[str]:
     applications = (
         await MarketApplication.filter(
             resident_id=resident_id, status__in=IN_HAND, market__ends_at__gt=now()
@@ -183,11 +183,6 @@ async def _in_hand(resident_id: int) -> list[str]:
 
 
 async def erase(e: Erasure) -> None:
-    reasons = await _in_hand(e.resident.id)
-    if reasons:
-        raise ErasureBlocked(reasons)
-    if e.check_only:
-        return
     await MarketApplication.filter(resident_id=e.resident.id).update(
         artist_name="", items="", url="", return_message="", withdraw_reason=""
     )

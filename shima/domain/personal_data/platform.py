@@ -346,8 +346,6 @@ async def export(resident: Resident) -> list[ExportTable]:
 
 
 async def erase(e: Erasure) -> None:
-    if e.check_only:
-        return  # nothing of the platform's waits for staff
     at = now()
     await Resident.filter(id=e.resident.id).update(
         line_user_id=e.pseudonym,
