@@ -16,7 +16,8 @@ from models.announcements import (
 )
 from models.residents import Resident
 from shima.domain.personal_data import Erasure, ExportTable
-from shima.domain.personal_data.cells import row, when
+from shima.domain.personal_data.cells import row
+from shima.timeutil import format_jst
 
 STATUSES = {
     RecipientStatus.PENDING: "配信待ち",
@@ -56,7 +57,9 @@ async def export(resident: Resident) -> list[ExportTable]:
                     a["card_title"],
                     a["card_url"],
                     STATUSES.get(status, str(status)),
-                    when(sent.get(r["batch_id"])) if status == RecipientStatus.DELIVERED else "",
+                    format_jst(sent.get(r["batch_id"]))
+                    if status == RecipientStatus.DELIVERED
+                    else "",
                 ),
             )
         )

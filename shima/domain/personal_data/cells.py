@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from shima.timeutil import format_jst
-
 Cell = str | int | None
-
-
-def when(value: datetime | None) -> str:
-    """`2026/12/10 10:00` in JST ("" for none)."""
-    return format_jst(value) if value else ""
 
 
 def day(value: date | None) -> str:

@@ -15,8 +15,9 @@ from pathlib import Path
 from models.chat import ChatKind, ChatMessage, ChatThread, Direction, Sender
 from models.residents import Resident
 from shima.domain.personal_data import Erasure, ExportTable
-from shima.domain.personal_data.cells import row, when, yes_no
+from shima.domain.personal_data.cells import row, yes_no
 from shima.settings import CHAT_MEDIA_DIR
+from shima.timeutil import format_jst
 
 MEDIA_DIR = CHAT_MEDIA_DIR
 _IN_NAME = re.compile(r"[0-9A-Za-z]{1,64}\.(jpg|png|gif)")
@@ -60,7 +61,7 @@ async def export(resident: Resident) -> list[ExportTable]:
                 MESSAGE_COLUMNS,
                 (
                     m.id,
-                    when(m.created_at),
+                    format_jst(m.created_at),
                     DIRECTIONS.get(m.direction, str(m.direction)),
                     SENDERS.get(m.sender, str(m.sender)),
                     KINDS.get(m.kind, "その他"),
@@ -71,7 +72,7 @@ async def export(resident: Resident) -> list[ExportTable]:
         )
     threads = await ChatThread.filter(resident_id=resident.id)
     thread_rows = [
-        row(THREAD_COLUMNS, (when(t.last_message_at), t.unread, yes_no(t.staff_handling)))
+        row(THREAD_COLUMNS, (format_jst(t.last_message_at), t.unread, yes_no(t.staff_handling)))
         for t in threads
     ]
     return [

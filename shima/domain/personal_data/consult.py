@@ -10,8 +10,8 @@ from __future__ import annotations
 from models.consultation import Booking, BookingMove, BookingStatus
 from models.residents import Resident
 from shima.domain.personal_data import Erasure, ExportTable
-from shima.domain.personal_data.cells import row, when
-from shima.timeutil import now, span_ja
+from shima.domain.personal_data.cells import row
+from shima.timeutil import format_jst, now, span_ja
 
 BOOKING_COLUMNS = (
     "予約番号",
@@ -55,11 +55,11 @@ async def export(resident: Resident) -> list[ExportTable]:
                 b.phone or "",
                 b.status.label,
                 b.booked_by.label,
-                when(b.created_at),
-                when(b.cancelled_at),
+                format_jst(b.created_at),
+                format_jst(b.cancelled_at),
                 b.cancelled_by.label,
                 b.cancel_reason,
-                when(b.reminder_queued_at),
+                format_jst(b.reminder_queued_at),
             ),
         )
         for b in bookings
@@ -70,7 +70,7 @@ async def export(resident: Resident) -> list[ExportTable]:
             MOVE_COLUMNS,
             (
                 m.booking_id,
-                when(m.moved_at),
+                format_jst(m.moved_at),
                 span_ja(m.from_starts_at, m.from_ends_at),
                 span_ja(m.to_starts_at, m.to_ends_at),
                 m.from_counsellor,

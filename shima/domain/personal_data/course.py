@@ -12,8 +12,8 @@ from __future__ import annotations
 from models.course import ACTIVE_STATUSES, Registration, SessionStatus
 from models.residents import Resident
 from shima.domain.personal_data import Erasure, ExportTable
-from shima.domain.personal_data.cells import row, when
-from shima.timeutil import now, span_ja
+from shima.domain.personal_data.cells import row
+from shima.timeutil import format_jst, now, span_ja
 
 COLUMNS = (
     "申込番号",
@@ -63,17 +63,17 @@ async def export(resident: Resident) -> list[ExportTable]:
                     r.children,
                     r.children_ages,
                     r.registered_by.label,
-                    when(r.queued_at),
-                    when(r.registered_at),
-                    when(r.offered_at),
-                    when(r.offer_expires_at),
+                    format_jst(r.queued_at),
+                    format_jst(r.registered_at),
+                    format_jst(r.offered_at),
+                    format_jst(r.offer_expires_at),
                     r.attendance.label,
                     {"line": "チェックイン（LINE）", "staff": "スタッフ"}.get(r.attendance_by, ""),
-                    when(r.attendance_at),
+                    format_jst(r.attendance_at),
                     r.satisfaction,
                     r.comment,
-                    when(r.created_at),
-                    when(r.cancelled_at),
+                    format_jst(r.created_at),
+                    format_jst(r.cancelled_at),
                     r.cancelled_by.label,
                     r.cancel_reason,
                 ),

@@ -18,8 +18,8 @@ from models.market import (
 )
 from models.residents import Resident
 from shima.domain.personal_data import Erasure, ExportTable
-from shima.domain.personal_data.cells import row, when, yes_no
-from shima.timeutil import format_date_ja, now
+from shima.domain.personal_data.cells import row, yes_no
+from shima.timeutil import format_date_ja, format_jst, now
 
 PHOTO_ERASED = "erased"  # MarketPhoto.error: the bytes were erased with the resident
 PHOTO_FOLDER = "写真/マーケット"
@@ -101,19 +101,19 @@ async def export(resident: Resident) -> list[ExportTable]:
                 yes_no(a.needs_table),
                 yes_no(a.needs_power),
                 a.url,
-                when(a.submitted_at),
-                when(a.decided_at),
+                format_jst(a.submitted_at),
+                format_jst(a.decided_at),
                 a.return_message,
-                when(a.returned_at),
-                when(a.result_notified_at),
+                format_jst(a.returned_at),
+                format_jst(a.result_notified_at),
                 a.booth_number,
                 "支払い済み" if a.fee_paid else "",
-                when(a.fee_paid_at),
-                when(a.offered_at),
-                when(a.offer_expires_at),
-                when(a.withdrawn_at),
+                format_jst(a.fee_paid_at),
+                format_jst(a.offered_at),
+                format_jst(a.offer_expires_at),
+                format_jst(a.withdrawn_at),
                 a.withdraw_reason,
-                when(a.created_at),
+                format_jst(a.created_at),
                 "、".join(names_by_application.get(a.id, [])),
             ),
         )
@@ -125,7 +125,7 @@ async def export(resident: Resident) -> list[ExportTable]:
             (
                 p.id,
                 p.application_id,
-                when(p.created_at),
+                format_jst(p.created_at),
                 _photo_state(p),
                 p.width,
                 p.height,
@@ -138,7 +138,7 @@ async def export(resident: Resident) -> list[ExportTable]:
         "application_id", "id"
     )
     review_rows = [
-        row(REVIEW_COLUMNS, (r.application_id, r.score, r.note, when(r.updated_at)))
+        row(REVIEW_COLUMNS, (r.application_id, r.score, r.note, format_jst(r.updated_at)))
         for r in reviews
     ]
     return [

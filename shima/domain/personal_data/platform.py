@@ -27,8 +27,8 @@ from models.privacy import DataRequest, RequestKind, RequestStatus
 from models.residents import Resident
 from models.survey import SurveyResponse
 from shima.domain.personal_data import Erasure, ExportTable, Part
-from shima.domain.personal_data.cells import as_json, row, when
-from shima.timeutil import now
+from shima.domain.personal_data.cells import as_json, row
+from shima.timeutil import format_jst, now
 
 ERASED_VALUE = "（削除済み）"  # an audit detail value that quoted the resident
 # Handled by nobody: the events of an erased resident (their payloads are gone).
@@ -100,14 +100,14 @@ def _resident_table(r: Resident) -> ExportTable:
         r.line_user_id,
         r.display_name,
         "登録中" if r.is_following else "ブロック中",
-        when(r.first_followed_at),
-        when(r.followed_at),
-        when(r.unfollowed_at),
-        when(r.privacy_notice_shown_at),
+        format_jst(r.first_followed_at),
+        format_jst(r.followed_at),
+        format_jst(r.unfollowed_at),
+        format_jst(r.privacy_notice_shown_at),
         "受け取らない" if r.announcements_opt_out else "受け取る",
-        when(r.announcements_opt_out_at),
-        when(r.created_at),
-        when(r.erased_at),
+        format_jst(r.announcements_opt_out_at),
+        format_jst(r.created_at),
+        format_jst(r.erased_at),
     )
     return ExportTable(
         Resident,
@@ -148,8 +148,8 @@ async def _events_table(line_user_id: str) -> ExportTable:
             EVENT_COLUMNS,
             (
                 e.id,
-                when(e.received_at),
-                when(e.event_time),
+                format_jst(e.received_at),
+                format_jst(e.event_time),
                 EVENT_TYPES.get(e.event_type, e.event_type),
                 event_text(e.event_type, e.payload),
                 EVENT_STATUSES.get(InboxStatus(e.status), str(e.status)),
@@ -206,8 +206,8 @@ async def _messages_table(line_user_id: str) -> ExportTable:
             MESSAGE_COLUMNS,
             (
                 m.id,
-                when(m.created_at),
-                when(m.sent_at),
+                format_jst(m.created_at),
+                format_jst(m.sent_at),
                 MESSAGE_STATUSES.get(OutboxStatus(m.status), str(m.status)),
                 {"reply": "応答", "push": "プッシュ"}.get(m.sent_via or "", ""),
                 _message_kind(m.kind),
@@ -234,7 +234,7 @@ async def _state_table(line_user_id: str) -> ExportTable:
     rows = [
         row(
             STATE_COLUMNS,
-            (s.flow, s.step, as_json(s.data), when(s.expires_at), when(s.updated_at)),
+            (s.flow, s.step, as_json(s.data), format_jst(s.expires_at), format_jst(s.updated_at)),
         )
         for s in states
     ]
@@ -283,7 +283,7 @@ async def _audit_table(resident: Resident) -> ExportTable:
             AUDIT_COLUMNS,
             (
                 a.id,
-                when(a.created_at),
+                format_jst(a.created_at),
                 a.staff_email,
                 a.action,
                 a.target_type,
@@ -314,8 +314,8 @@ async def _requests_table(resident: Resident) -> ExportTable:
                 r.id,
                 REQUEST_KINDS.get(RequestKind(r.kind), str(r.kind)),
                 REQUEST_STATUSES.get(RequestStatus(r.status), str(r.status)),
-                when(r.requested_at),
-                when(r.handled_at),
+                format_jst(r.requested_at),
+                format_jst(r.handled_at),
                 r.handled_by,
             ),
         )

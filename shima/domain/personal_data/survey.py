@@ -15,8 +15,9 @@ from models.residents import Resident
 from models.survey import QuestionKind, SurveyAnswer, SurveyResponse
 from shima.domain import profiles
 from shima.domain.personal_data import Erasure, ExportTable
-from shima.domain.personal_data.cells import row, when
+from shima.domain.personal_data.cells import row
 from shima.domain.survey_responses import answer_text
+from shima.timeutil import format_jst
 
 # Profile fields no goal reads (shima.domain.goals): erased. The others stay.
 ERASED_FIELDS = ("occupation", "district", "income_band")
@@ -52,10 +53,10 @@ async def _responses(resident: Resident) -> list[ExportTable]:
                 str(r.round.survey),
                 r.round.title,
                 r.status.label,
-                when(r.started_at),
-                when(r.answered_at),
-                when(r.completed_at),
-                when(r.reminder_queued_at),
+                format_jst(r.started_at),
+                format_jst(r.answered_at),
+                format_jst(r.completed_at),
+                format_jst(r.reminder_queued_at),
             ),
         )
         for r in responses
@@ -74,7 +75,7 @@ async def _responses(resident: Resident) -> list[ExportTable]:
                 a.question.position,
                 a.question.text,
                 answer_text(a.question, a),
-                when(a.answered_at),
+                format_jst(a.answered_at),
             ),
         )
         for a in answers
@@ -105,7 +106,7 @@ async def _profile(resident: Resident) -> ExportTable:
         for shown in profiles.describe(profile):
             recorded = f"{shown.on} {shown.by}".strip() if shown.on else ""
             values += [shown.text, recorded]
-        rows.append(row(PROFILE_COLUMNS, (*values, when(profile.updated_at))))
+        rows.append(row(PROFILE_COLUMNS, (*values, format_jst(profile.updated_at))))
     return ExportTable(
         ResidentProfile,
         "プロフィール",
@@ -120,7 +121,7 @@ async def _tags(resident: Resident) -> ExportTable:
     return ExportTable(
         ResidentTag,
         "タグ",
-        [row(TAG_COLUMNS, (t.tag, when(t.created_at))) for t in tags],
+        [row(TAG_COLUMNS, (t.tag, format_jst(t.created_at))) for t in tags],
         columns=TAG_COLUMNS,
         about="スタッフが付けたタグ（コミュニティリーダー、講師など）",
     )
