@@ -9,6 +9,8 @@ typed values and a message per field."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
@@ -88,6 +90,16 @@ def parse_time(value: str | None) -> time | None:
 def parse_int(value: object, default: int | None = None) -> int | None:
     text = value.strip() if isinstance(value, str) else ""
     return int(text) if text.isdigit() and len(text) <= 9 else default
+
+
+# A form's one-time number: a confirmation step or a create form carries it, and the action
+# it submits acts once for it (a double submit, a back-and-resubmit). `NONCE` is what a
+# genuine one looks like; anything else is treated as no nonce.
+NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
 
 
 BODY_TOO_LARGE = (

@@ -4,7 +4,6 @@ announcement of the path, what the audit log keeps of one, and the nonce of a tw
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +21,6 @@ from shima.timeutil import WEEKDAYS_JA, format_jst, now, to_jst
 
 PATH = "/admin/announcements"
 ACTIVE = "announce"  # the nav entry (admin/announce/area.py)
-NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 NONCE_HOURS = 24  # a form's nonce is looked up among this many hours of audit entries
 DUE_LABEL = "配信待ち（まもなく開始）"
 

@@ -9,7 +9,6 @@ form sent twice makes one draft. Each save is audited in its transaction."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +23,6 @@ from admin.announce import audience, images
 from admin.announce.common import (
     ACTIVE,
     CREATE,
-    NONCE,
     PATH,
     UPDATE,
     announcement_or_404,
@@ -33,7 +31,7 @@ from admin.announce.common import (
     to_page,
 )
 from admin.auth import current_staff, staff_required
-from admin.forms import form_text, short_text, too_long, typed_text
+from admin.forms import NONCE, form_text, new_nonce, short_text, too_long, typed_text
 from admin.pages import render
 from models.announcements import Announcement
 from shima.domain import announcements as rules
@@ -192,7 +190,7 @@ def _saved_detail(a: Announcement, fields: Mapping[str, Any], **more: Any) -> di
 @staff_required
 async def announcement_new(request: Request) -> Response:
     if request.method == "GET":
-        return await form_page(request, None, stored_values(None), nonce=_new_nonce())
+        return await form_page(request, None, stored_values(None), nonce=new_nonce())
     form = await request.form()
     nonce = short_text(form, "nonce", 64)
     if form.get("action") == "count":
@@ -218,10 +216,6 @@ async def announcement_new(request: Request) -> Response:
             request, CREATE, "announcement", a.id, _saved_detail(a, fields, nonce=nonce)
         )
     return to_page(a.id, "created")
-
-
-def _new_nonce() -> str:
-    return secrets.token_urlsafe(24)
 
 
 async def _counted(

@@ -12,7 +12,6 @@ Each step is the rules' compare-and-set, audited in the same transaction."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +28,6 @@ from admin.announce.common import (
     CANCEL,
     CREATE,
     DELETE,
-    NONCE,
     OUTCOMES,
     PATH,
     SEND,
@@ -45,7 +43,7 @@ from admin.announce.common import (
     when_text,
 )
 from admin.auth import current_staff, staff_required
-from admin.forms import flash, parse_date, parse_time, short_text
+from admin.forms import NONCE, flash, new_nonce, parse_date, parse_time, short_text
 from admin.pages import render
 from admin.sessions import settings_of
 from line_app.notices import announce as notices
@@ -206,7 +204,7 @@ async def announcement_page(
             "when_text": when_text,
             "next_month_start": next_month_start(),
             "outcome": flash(request, OUTCOMES),
-            "nonce": secrets.token_urlsafe(24),
+            "nonce": new_nonce(),
             "pending": max(0, a.recipients - a.delivered - a.failed - a.skipped),
             "cost_parts": cost_parts(a),
             "who": lambda email: names.get(email) or email or "—",
@@ -303,7 +301,7 @@ async def _confirm_page(
             "values": values,
             "needs_approval": count > settings.announce_approval_over,
             "approval_over": settings.announce_approval_over,
-            "nonce": secrets.token_urlsafe(24),
+            "nonce": new_nonce(),
             "version": version_of(a),
             "cost_parts": cost_parts(a),
             "error": error,

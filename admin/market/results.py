@@ -10,8 +10,6 @@ by the after-results pages (admin.market.booths, admin.market.export)."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
-from admin.forms import flash, form_text, parse_int, too_long, typed_text
+from admin.forms import NONCE, flash, form_text, new_nonce, parse_int, too_long, typed_text
 from admin.market.markets import ACTIVE, MARKETS_PATH, market_or_404, market_state
 from admin.pages import render
 from admin.routing import route
@@ -36,7 +34,6 @@ from shima.domain import market as rules
 
 MARKET_PATH = MARKETS_PATH + "/{id}"
 MESSAGE_MAX = market_notices.MESSAGE_MAX
-NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SEND_ACTION = "market.results.send"
 
 UNDECIDED = (ApplicationStatus.SUBMITTED, ApplicationStatus.RETURNED)
@@ -234,7 +231,7 @@ async def results_send(request: Request) -> Response:
                 "cost": cost,
                 "counts": await Counts.of(market.id),
                 "closed_reason": closed_for_results(market),
-                "nonce": secrets.token_urlsafe(24),
+                "nonce": new_nonce(),
             },
             active=ACTIVE,
         )

@@ -11,8 +11,6 @@ line_app.notices.market. Every view and change is audited."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -25,7 +23,17 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
-from admin.forms import Flash, flash, form_text, parse_int, short_text, too_long, typed_text
+from admin.forms import (
+    NONCE,
+    Flash,
+    flash,
+    form_text,
+    new_nonce,
+    parse_int,
+    short_text,
+    too_long,
+    typed_text,
+)
 from admin.market.markets import ACTIVE, MARKETS_PATH, market_or_404, market_state
 from admin.pages import render
 from line_app.notices import market as market_notices
@@ -42,7 +50,6 @@ from shima.domain import market as rules
 APPLICATIONS_PATH = MARKETS_PATH + "/applications"
 NOTE_MAX = rules.NOTE_MAX
 RETURN_MAX = rules.RETURN_MESSAGE_MAX
-NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 PHOTO_FIELDS = ("id", "application_id", "image_set_id", "image_set_index", "width", "height")
 
 # Decisions staff can take on a card (`decision` in the forms): the three results and the
@@ -696,7 +703,7 @@ async def _return_page(
             "message": message,
             "errors": errors or [],
             "message_max": RETURN_MAX,
-            "nonce": secrets.token_urlsafe(24),
+            "nonce": new_nonce(),
             "returnable": application.status == ApplicationStatus.SUBMITTED,
         },
         status_code=status_code,

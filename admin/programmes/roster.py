@@ -9,8 +9,6 @@ this module translates forms into calls to them. Every view and change is audite
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,7 +20,7 @@ from tortoise.transactions import in_transaction
 from admin import audit
 from admin.auth import staff_required
 from admin.errors import error_page
-from admin.forms import flash, form_text, parse_int, too_long, typed_text
+from admin.forms import NONCE, flash, form_text, new_nonce, parse_int, too_long, typed_text
 from admin.pages import render
 from admin.routing import route
 from admin.sessions import settings_of
@@ -43,7 +41,6 @@ ROSTER_PATH = SESSION_PATH + "/registrations"
 ACTIVE = "programmes"  # the programmes' nav entry (admin/programmes/area.py)
 REASON_MAX = rules.REASON_MAX
 MESSAGE_MAX = 1000  # 参加者にメッセージ: one LINE text (LINE allows 5,000 characters)
-NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 AUDIT_LABELS: dict[str, str] = {
     "course.roster.view": "講座・イベントの申込者一覧の閲覧",
@@ -377,7 +374,7 @@ async def session_message(request: Request) -> Response:
                 **session_facts(session),
                 "body": body,
                 "recipients": await course_notices.recipients(session.id),
-                "nonce": secrets.token_urlsafe(24),
+                "nonce": new_nonce(),
             },
             active=ACTIVE,
         )
